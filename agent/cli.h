@@ -1,0 +1,11 @@
+/* The meshsec CLI: one function per subcommand, dispatched from meshsec.c's table. */
+#ifndef MESHSEC_CLI_H
+#define MESHSEC_CLI_H
+
+int cmd_check_main(int argc, char **argv);
+int cmd_keygen_main(int argc, char **argv);
+
+/* True if argv has -h or --help; subcommands print their usage then. */
+int cli_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,60 @@
+/* Configuration loading: parse, validate, identify self.  Touches no kernel state. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshsec/inventory.h"
+#include "meshsec/self.h"
+#include "conf.h"
+#include "localaddr.h"
+
+int conf_load_inventory(const struct conf_paths *p, struct ms_inventory **inv, size_t *self,
+			  char *found_by, size_t found_by_len, struct ms_error *err)
+{
+	struct ms_addr *local = NULL;
+	size_t n_local = 0;
+	int ret;
+
+	ret = ms_inventory_load(p->inventory, inv, err);
+	if (ret)
+		return ret;
+	if (!p->node && (ret = localaddr_list(&local, &n_local)) < 0) {
+		ms_inventory_free(*inv);
+		*inv = NULL;
+		return ms_error_set(err, -ret, "cannot list this host's addresses: %s; pass --node NAME", strerror(-ret));
+	}
+	ret = ms_self_find(*inv, p->node, local, n_local, self, err);
+	free(local);
+	if (ret) {
+		ms_inventory_free(*inv);
+		*inv = NULL;
+		return ms_error_prefix(err, ret, "%s", p->inventory);
+	}
+	snprintf(found_by, found_by_len, "%s", p->node ? "named by --node" : "found by this host's address");
+	return 0;
+}
+
+int conf_load(const struct conf_paths *p, struct conf *c, struct ms_error *err)
+{
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	ret = conf_load_inventory(p, &c->inv, &c->self, c->found_by, sizeof(c->found_by), err);
+	if (ret)
+		return ret;
+	ret = ms_secret_load(p->secret, &c->secret, err);
+	if (ret) {
+		conf_free(c);
+		return ret;
+	}
+	return 0;
+}
+
+void conf_free(struct conf *c)
+{
+	ms_inventory_free(c->inv);
+	ms_secret_free(c->secret);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,83 @@
+/* Logging for the agent: one line per event, to stderr or syslog. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static int to_stderr = 1;
+static enum log_level cur = LOG_LVL_INFO;
+static const char *const names[] = { "error", "warn", "info", "debug" };
+static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+void log_init(int foreground, enum log_level level)
+{
+	to_stderr = foreground;
+	cur = level;
+	if (!foreground)
+		openlog("meshsecd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_set_level(enum log_level level)
+{
+	cur = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return cur;
+}
+
+int log_level_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *log_level_name(enum log_level level)
+{
+	return names[level];
+}
+
+static void vlog(enum log_level level, const char *suffix, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	if (level > cur)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (to_stderr) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%02d:%02d:%02d.%03ld %-5s %s%s%s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+			ts.tv_nsec / 1000000, names[level], line, suffix ? ": " : "", suffix ? suffix : "");
+	} else {
+		syslog(prio[level], "%s%s%s", line, suffix ? ": " : "", suffix ? suffix : "");
+	}
+}
+
+#define LOG_FN(fn, level, with_errno)                                   \
+	void fn(const char *fmt, ...)                                   \
+	{                                                               \
+		const char *suffix = (with_errno) ? strerror(errno) : NULL; \
+		va_list ap;                                             \
+		va_start(ap, fmt);                                      \
+		vlog(level, suffix, fmt, ap);                           \
+		va_end(ap);                                             \
+	}
+
+LOG_FN(log_error, LOG_LVL_ERROR, 0)
+LOG_FN(log_warn, LOG_LVL_WARN, 1)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0)
+LOG_FN(log_info, LOG_LVL_INFO, 0)
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)

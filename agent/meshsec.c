@@ -1,0 +1,59 @@
+/*
+ * meshsec: the operator's command.  This file only dispatches; each subcommand lives in its
+ * own cmd_*.c.  Exit codes: 0 success, 1 the answer is "no" (invalid, unhealthy), 2 usage or
+ * the agent cannot be reached.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "check", cmd_check_main, "validate the inventory and secret and show what this node would install" },
+	{ "keygen", cmd_keygen_main, "print a new mesh secret (32 random bytes, base64)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: meshsec COMMAND [OPTIONS]   (meshsec COMMAND --help for its options)\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("meshsec %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "meshsec: libsodium failed to initialise (no entropy source?)\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "meshsec: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,121 @@
+/*
+ * meshsecd: the agent.  This file owns start-up: options, configuration, logging, and the one
+ * event loop; each concern it drives (netlink, handshakes, control socket) has its own file.
+ */
+#include "config.h"
+
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+
+struct agent {
+	struct event_base *base;
+	struct conf_paths paths;
+	struct conf conf;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: meshsecd [--inventory PATH] [--secret PATH] [--node NAME] [--socket PATH]\n"
+		   "                [--foreground] [--log-level error|warn|info|debug]\n"
+		   "defaults: --inventory %s --secret %s --socket %s\n",
+		MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, MS_DEFAULT_SOCKET);
+}
+
+/* Reload: build a whole new model first; the running one is replaced only if that succeeds. */
+static void agent_reload(struct agent *a)
+{
+	struct ms_inventory *inv;
+	struct ms_error err;
+	char found_by[96];
+	size_t self;
+
+	if (conf_load_inventory(&a->paths, &inv, &self, found_by, sizeof(found_by), &err) < 0) {
+		log_warnx("reload refused, keeping the running inventory: %s", err.msg);
+		return;
+	}
+	ms_inventory_free(a->conf.inv);
+	a->conf.inv = inv;
+	a->conf.self = self;
+	log_info("reloaded %s: %zu nodes", a->paths.inventory, inv->n_nodes);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		agent_reload(a);
+		return;
+	}
+	log_info("signal %d: stopping; kernel state stays in place (meshsec down removes it)", (int)sig);
+	event_base_loopbreak(a->base);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "inventory", required_argument, NULL, 'i' }, { "secret", required_argument, NULL, 's' },
+		{ "node", required_argument, NULL, 'n' },      { "socket", required_argument, NULL, 'S' },
+		{ "foreground", no_argument, NULL, 'f' },      { "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+	};
+	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL } };
+	struct event *sigs[3];
+	const int signums[3] = { SIGHUP, SIGINT, SIGTERM };
+	int opt, foreground = 0, level = LOG_LVL_INFO;
+	struct ms_error err;
+
+	while ((opt = getopt_long(argc, argv, "i:s:n:S:fl:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': a.paths.inventory = optarg; break;
+		case 's': a.paths.secret = optarg; break;
+		case 'n': a.paths.node = optarg; break;
+		case 'S': break;
+		case 'f': foreground = 1; break;
+		case 'l':
+			if ((level = log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "meshsecd: --log-level %s: use error, warn, info or debug\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	log_init(foreground, (enum log_level)level);
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		return 1;
+	}
+	if (conf_load(&a.paths, &a.conf, &err) < 0) {
+		log_error("not starting: %s", err.msg);
+		return 1;
+	}
+	log_info("mesh %s: this node is %s (%s), %zu peers", a.conf.inv->mesh_name,
+		 a.conf.inv->nodes[a.conf.self].name, a.conf.found_by, a.conf.inv->n_nodes - 1);
+	a.base = event_base_new();
+	if (!a.base) {
+		log_error("cannot create the event loop");
+		conf_free(&a.conf);
+		return 1;
+	}
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(a.base, signums[i], on_signal, &a);
+		event_add(sigs[i], NULL);
+	}
+	event_base_dispatch(a.base);
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_base_free(a.base);
+	conf_free(&a.conf);
+	return 0;
+}

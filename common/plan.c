@@ -1,0 +1,79 @@
+/*
+ * Planner: which SPs a node must have.  Pure: the same model gives the same plan on every
+ * run and on every node (the two ends of a pair plan mirror images of each other).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "meshsec/plan.h"
+
+uint32_t ms_pair_reqid(const char *a, const char *b)
+{
+	const char *lo = strcmp(a, b) < 0 ? a : b, *hi = lo == a ? b : a;
+	uint32_t h = 2166136261u;	/* FNV-1a over "lo\0hi": stable, not secret */
+
+	for (const char *p = lo; ; p++) {
+		h = (h ^ (unsigned char)*p) * 16777619u;
+		if (!*p)
+			break;
+	}
+	for (const char *p = hi; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return MS_REQID_MIN + h % (MS_REQID_MAX - MS_REQID_MIN + 1);
+}
+
+static const int families[] = { AF_INET, AF_INET6 };
+
+size_t ms_plan_unreachable(const struct ms_inventory *inv, size_t self)
+{
+	const struct ms_node *me = &inv->nodes[self];
+	size_t n = 0;
+
+	for (size_t p = 0; p < inv->n_nodes; p++) {
+		bool shared = false;
+
+		if (p == self)
+			continue;
+		for (size_t f = 0; f < 2; f++)
+			shared |= ms_node_addr(me, families[f]) && ms_node_addr(&inv->nodes[p], families[f]);
+		n += !shared;
+	}
+	return n;
+}
+
+int ms_plan_policies(const struct ms_inventory *inv, size_t self,
+		     struct ms_sp **out, size_t *n_out, struct ms_error *err)
+{
+	const struct ms_node *me = &inv->nodes[self];
+	struct ms_sp *sps = calloc(inv->n_nodes * 4 + 1, sizeof(*sps));
+	size_t n = 0;
+
+	if (!sps)
+		return ms_error_set(err, ENOMEM, "out of memory planning %zu policies", inv->n_nodes * 4);
+	for (size_t p = 0; p < inv->n_nodes; p++) {
+		const struct ms_node *peer = &inv->nodes[p];
+		uint32_t reqid;
+
+		if (p == self)
+			continue;
+		reqid = ms_pair_reqid(me->name, peer->name);
+		for (size_t f = 0; f < 2; f++) {
+			const struct ms_addr *mine = ms_node_addr(me, families[f]);
+			const struct ms_addr *theirs = ms_node_addr(peer, families[f]);
+
+			if (!mine || !theirs)
+				continue;
+			sps[n++] = (struct ms_sp){ .dir = MS_DIR_OUT, .src = *mine, .dst = *theirs,
+						   .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p };
+			sps[n++] = (struct ms_sp){ .dir = MS_DIR_IN, .src = *theirs, .dst = *mine,
+						   .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p };
+		}
+	}
+	*out = sps;
+	*n_out = n;
+	return 0;
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs what building, testing and the demo need, from Debian 12's own packages.
+# Safe to run again: apt-get only installs what is missing.
+set -e
+[ "$(id -u)" = 0 ] || { echo "install-deps: run as root (apt-get)" >&2; exit 2; }
+BUILD="build-essential autoconf automake pkg-config libsodium-dev libevent-dev libnl-3-dev libjansson-dev libcmocka-dev"
+# Real-kernel scenarios and the demo: a User-Mode Linux kernel with ESP, and the tools to look at it.
+KERNEL="user-mode-linux kmod iproute2 tcpdump iputils-ping procps psmisc"
+# libFuzzer harnesses.
+FUZZ="clang libclang-rt-14-dev"
+missing=""
+for p in $BUILD $KERNEL $FUZZ; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "install-deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing
+fi

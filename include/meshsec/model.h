@@ -1,0 +1,85 @@
+/*
+ * The mesh model: what the inventory says, in memory.
+ *
+ * Built by the inventory parser, read by self-identification, the planner and the agent.
+ * A model is immutable once built; a reload builds a new one and swaps it in whole.
+ */
+#ifndef MESHSEC_MODEL_H
+#define MESHSEC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsec/addr.h"
+
+/* Names: 1 to 63 characters of [A-Za-z0-9._-], starting with a letter or digit. */
+#define MS_NAME_MAX 63
+#define MS_NODES_MAX 4096
+#define MS_DEFAULT_PORT 4801
+
+enum ms_cipher {
+	MS_CIPHER_AES_GCM_128,
+	MS_CIPHER_AES_GCM_256,
+	MS_CIPHER_CHACHA20_POLY1305,
+};
+#define MS_DEFAULT_CIPHER MS_CIPHER_AES_GCM_256
+
+struct ms_node {
+	char name[MS_NAME_MAX + 1];
+	/* At most one address per family: a transport-mode SA binds one address pair. */
+	struct ms_addr v4, v6;	/* family == 0 when absent */
+};
+
+struct ms_inventory {
+	int version;
+	char mesh_name[MS_NAME_MAX + 1];
+	uint16_t port;
+	enum ms_cipher cipher;
+	struct ms_node *nodes;
+	size_t n_nodes;
+};
+
+/*
+ * Kernel objects, as the planner wants them and as the kernel reports them.
+ *
+ * Ownership tag: every SA meshsec installs, and the template of every SP, carries a reqid in
+ * [MS_REQID_MIN, MS_REQID_MAX] ("ms" in the high half).  Objects outside that range belong to
+ * someone else and are never changed.  The reqid of a pair is derived from both names, so both
+ * ends and every restart agree on it.
+ */
+#define MS_REQID_MIN 0x6d730001u
+#define MS_REQID_MAX 0x6d73ffffu
+/* SP priority (lower wins): above the usual IKE daemon defaults so exact member selectors win. */
+#define MS_SP_PRIORITY 1000u
+
+enum ms_dir { MS_DIR_IN = 0, MS_DIR_OUT = 1 };
+
+struct ms_sp {
+	enum ms_dir dir;
+	struct ms_addr src, dst;	/* exact host selectors: /32 or /128 */
+	uint32_t reqid;
+	uint32_t priority;
+	size_t peer;			/* index in the inventory (desired side only) */
+};
+
+static inline int ms_is_our_reqid(uint32_t reqid)
+{
+	return reqid >= MS_REQID_MIN && reqid <= MS_REQID_MAX;
+}
+
+/* Inventory spelling of a cipher ("aes-gcm-256"). */
+const char *ms_cipher_name(enum ms_cipher c);
+/* Kernel AEAD algorithm name ("rfc4106(gcm(aes))"). */
+const char *ms_cipher_kernel_name(enum ms_cipher c);
+/* Key bytes the kernel takes, including the 4-byte salt (AES-256-GCM: 36). */
+size_t ms_cipher_key_len(enum ms_cipher c);
+
+/* Returns the node's address of that family, or NULL. */
+const struct ms_addr *ms_node_addr(const struct ms_node *n, int family);
+
+/* Index of the node named name, or -1. */
+int ms_inventory_find(const struct ms_inventory *inv, const char *name);
+
+void ms_inventory_free(struct ms_inventory *inv);
+
+#endif

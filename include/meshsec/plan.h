@@ -1,0 +1,27 @@
+/*
+ * The planner: from the model and this node's index to the kernel objects it should have.
+ */
+#ifndef MESHSEC_PLAN_H
+#define MESHSEC_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsec/error.h"
+#include "meshsec/model.h"
+
+/* The pair's reqid: the same on both ends, in the ownership range. */
+uint32_t ms_pair_reqid(const char *a, const char *b);
+
+/*
+ * Desired SPs for node self: per peer and shared address family, one out and one in policy.
+ * Peers with no family in common with self get none (ms_plan_unreachable counts them).
+ * *out is malloc'd; the caller frees it.
+ */
+int ms_plan_policies(const struct ms_inventory *inv, size_t self,
+		     struct ms_sp **out, size_t *n_out, struct ms_error *err);
+
+/* Peers of self that share no address family with it (they cannot be protected). */
+size_t ms_plan_unreachable(const struct ms_inventory *inv, size_t self);
+
+#endif

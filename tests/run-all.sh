@@ -1,0 +1,58 @@
+#!/bin/bash
+# The whole test suite, from a fresh Debian 12 machine, as root:
+#   dependencies -> build under ASan+UBSan -> unit tests -> fuzz runs -> real-kernel scenarios
+#   -> make distcheck.  Ends with one summary line "N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+log() { printf '\n== %s\n' "$*"; }
+fail_total=0 pass_total=0
+tally() { pass_total=$((pass_total + $1)); fail_total=$((fail_total + $2)); }
+
+log "dependencies"
+deploy/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+log "build (ASan + UBSan, -Werror)"
+./autogen.sh >/dev/null 2>&1 || { echo "autogen failed"; echo "0 passed, 1 failed"; exit 1; }
+b=$top/build-test
+mkdir -p "$b"
+( cd "$b" && { [ -f Makefile ] || "$top/configure" --enable-sanitizers >configure.log 2>&1; } && make -j"$(nproc)" >make.log 2>&1 ) \
+	|| { tail -n 40 "$b/configure.log" "$b/make.log" 2>/dev/null; echo "0 passed, 1 failed"; exit 1; }
+
+log "unit tests (cmocka, under sanitizers)"
+( cd "$b" && make -j"$(nproc)" check >check.log 2>&1 )
+rc=$?
+cat "$b"/tests/unit/*.log | grep -E '^\[ *(OK|FAILED|PASSED|ERROR) *\]|^\[==========\]' | grep -v '^\[       OK \]' 
+n_ok=$(cat "$b"/tests/unit/*.log | grep -c '^\[       OK \]')
+n_bad=$(cat "$b"/tests/unit/*.log | grep -c '^\[  FAILED  \] [a-z_0-9]*$')
+[ $rc -eq 0 ] || [ "$n_bad" -gt 0 ] || n_bad=1
+tally "$n_ok" "$n_bad"
+echo "unit tests: $n_ok passed, $n_bad failed"
+
+log "fuzz (libFuzzer, bounded runs from the seed corpus)"
+if tests/fuzz/build.sh "$top" "$b/fuzz" >"$b/fuzz-build.log" 2>&1; then
+	tests/fuzz/run.sh "$b/fuzz" "${MESHSEC_FUZZ_SECONDS:-20}"
+	rc=$?
+	n_h=$(ls "$b"/fuzz/fuzz_* 2>/dev/null | grep -c .)
+	if [ $rc -eq 0 ]; then tally "$n_h" 0; else tally 0 1; fi
+else
+	tail -n 30 "$b/fuzz-build.log"; tally 0 1
+fi
+
+log "real-kernel scenarios (User-Mode Linux)"
+tests/kernel/run.sh --builddir "$b" | tee "$b/kernel.log"
+kp=$(sed -n 's/^kernel scenarios: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$b/kernel.log")
+kf=$(sed -n 's/^kernel scenarios: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$b/kernel.log")
+[ -n "$kp" ] || { kp=0; kf=1; }
+tally "$kp" "$kf"
+
+log "make distcheck"
+if ( cd "$b" && make distcheck >distcheck.log 2>&1 ); then
+	echo "distcheck: ok"; tally 1 0
+else
+	tail -n 30 "$b/distcheck.log"; tally 0 1
+fi
+
+echo
+echo "$pass_total passed, $fail_total failed"
+[ "$fail_total" -eq 0 ]

@@ -1,0 +1,194 @@
+/*
+ * Inventory parser: good inventories build the right model; every bad one is refused with a
+ * message naming the source, the JSON path (or line:column) and the offending value.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "meshsec/inventory.h"
+
+#define MESH "\"mesh\":{\"name\":\"prod\"}"
+#define NODE_A "{\"name\":\"a\",\"addresses\":[\"10.0.0.1\"]}"
+#define NODE_B "{\"name\":\"b\",\"addresses\":[\"10.0.0.2\"]}"
+
+static struct ms_inventory *parse_ok(const char *text)
+{
+	struct ms_inventory *inv = NULL;
+	struct ms_error err = { "" };
+	int ret = ms_inventory_parse(text, strlen(text), "inv.json", &inv, &err);
+
+	if (ret != 0)
+		fail_msg("unexpected error: %s", err.msg);
+	assert_non_null(inv);
+	return inv;
+}
+
+static void test_minimal_defaults(void **state)
+{
+	struct ms_inventory *inv = parse_ok("{\"version\":1," MESH ",\"nodes\":[" NODE_A "," NODE_B "]}");
+
+	(void)state;
+	assert_string_equal(inv->mesh_name, "prod");
+	assert_int_equal(inv->port, 4801);
+	assert_int_equal(inv->cipher, MS_CIPHER_AES_GCM_256);
+	assert_int_equal(inv->n_nodes, 2);
+	assert_string_equal(inv->nodes[1].name, "b");
+	assert_int_equal(inv->nodes[1].v4.family, AF_INET);
+	assert_int_equal(inv->nodes[1].v6.family, 0);
+	ms_inventory_free(inv);
+}
+
+static void test_dual_stack_and_options(void **state)
+{
+	struct ms_inventory *inv = parse_ok(
+		"{\"version\":1,\"mesh\":{\"name\":\"lab.eu-1\",\"port\":5000,\"cipher\":\"chacha20-poly1305\"},"
+		"\"nodes\":[{\"name\":\"web-1\",\"addresses\":[\"fd00::5\",\"10.0.1.5\"]},"
+		"{\"name\":\"db_2\",\"addresses\":[\"2001:db8::2\"]}]}");
+	char buf[MS_ADDR_STRLEN];
+
+	(void)state;
+	assert_int_equal(inv->port, 5000);
+	assert_int_equal(inv->cipher, MS_CIPHER_CHACHA20_POLY1305);
+	assert_string_equal(ms_addr_format(&inv->nodes[0].v4, buf, sizeof(buf)), "10.0.1.5");
+	assert_string_equal(ms_addr_format(&inv->nodes[0].v6, buf, sizeof(buf)), "fd00::5");
+	assert_int_equal(inv->nodes[1].v4.family, 0);
+	assert_int_equal(ms_cipher_key_len(inv->cipher), 36);
+	assert_int_equal(ms_cipher_key_len(MS_CIPHER_AES_GCM_128), 20);
+	ms_inventory_free(inv);
+}
+
+static void test_example_file_loads(void **state)
+{
+	struct ms_inventory *inv = NULL;
+	struct ms_error err = { "" };
+
+	(void)state;
+	if (ms_inventory_load(TEST_SRCDIR "/deploy/inventory.example.json", &inv, &err) != 0)
+		fail_msg("the shipped example does not load: %s", err.msg);
+	assert_true(inv->n_nodes >= 3);
+	ms_inventory_free(inv);
+}
+
+struct bad_case {
+	const char *json;
+	const char *want[3];	/* substrings the message must contain */
+};
+
+static const struct bad_case bad[] = {
+	{ "{\"version\":1,", { "inv.json:1:", "JSON syntax error" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\"},\"nodes\":[" NODE_A ",]}", { "inv.json:1:", "syntax" } },
+	{ "[]", { "(top level)", "expected an object" } },
+	{ "{\"version\":1,\"version\":1," MESH ",\"nodes\":[" NODE_A "]}", { "inv.json:1:", "duplicate" } },
+	{ "{" MESH ",\"nodes\":[" NODE_A "]}", { "version", "missing", "\"version\": 1" } },
+	{ "{\"version\":2," MESH ",\"nodes\":[" NODE_A "]}", { "version", "2 is not supported" } },
+	{ "{\"version\":\"1\"," MESH ",\"nodes\":[" NODE_A "]}", { "version", "found a string" } },
+	{ "{\"version\":1,\"nodes\":[" NODE_A "]}", { "mesh", "missing" } },
+	{ "{\"version\":1,\"mesh\":[],\"nodes\":[" NODE_A "]}", { "mesh", "expected an object" } },
+	{ "{\"version\":1,\"mesh\":{},\"nodes\":[" NODE_A "]}", { "mesh", "missing \"name\"" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"\"},\"nodes\":[" NODE_A "]}", { "mesh.name", "empty" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"pr od\"},\"nodes\":[" NODE_A "]}", { "mesh.name", "' '", "position 3" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"-prod\"},\"nodes\":[" NODE_A "]}", { "mesh.name", "start with a letter" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"0123456789012345678901234567890123456789012345678901234567890123\"},\"nodes\":[" NODE_A "]}",
+	  { "mesh.name", "64 characters", "limit is 63" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"port\":0},\"nodes\":[" NODE_A "]}", { "mesh.port", "0 is out of range" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"port\":70000},\"nodes\":[" NODE_A "]}", { "mesh.port", "70000", "1 to 65535" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"port\":\"4801\"},\"nodes\":[" NODE_A "]}", { "mesh.port", "found a string" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"3des\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "3DES", "Sweet32" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"hmac-md5\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "MD5 is refused" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"aes-cbc-sha1\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "SHA-1 is refused" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"null\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "unencrypted" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"aes-gcm-265\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "did you mean \"aes-gcm-256\"" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"prot\":1},\"nodes\":[" NODE_A "]}", { "mesh", "unknown key \"prot\"", "did you mean \"port\"" } },
+	{ "{\"version\":1," MESH ",\"node\":[" NODE_A "]}", { "(top level)", "unknown key \"node\"", "\"nodes\"" } },
+	{ "{\"version\":1," MESH "}", { "nodes", "missing" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[]}", { "nodes", "is empty" } },
+	{ "{\"version\":1," MESH ",\"nodes\":{}}", { "nodes", "expected an array" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A ",7]}", { "nodes[1]", "expected an object", "found an integer" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0]", "missing \"name\"" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\"}]}", { "nodes[0]", "missing \"addresses\"" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"adresses\":[]}]}", { "nodes[0]", "did you mean \"addresses\"" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[]}]}", { "nodes[0].addresses", "is empty" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":\"10.0.0.1\"}]}", { "nodes[0].addresses", "expected an array" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[5]}]}", { "nodes[0].addresses[0]", "expected a string" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A ",{\"name\":\"b\",\"addresses\":[\"fd00::1\",\"10.0.0.0/24\"]}]}",
+	  { "nodes[1].addresses[1]", "\"10.0.0.0/24\" is a network" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"10.0.0.300\"]}]}", { "nodes[0].addresses[0]", "not an IPv4 or IPv6" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"0.0.0.0\"]}]}", { "nodes[0].addresses[0]", "unspecified" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"::\"]}]}", { "nodes[0].addresses[0]", "unspecified" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"224.0.0.5\"]}]}", { "nodes[0].addresses[0]", "multicast" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"ff02::1\"]}]}", { "nodes[0].addresses[0]", "multicast" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"127.0.0.1\"]}]}", { "nodes[0].addresses[0]", "loopback" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"255.255.255.255\"]}]}", { "addresses[0]", "broadcast" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"fe80::1\"]}]}", { "addresses[0]", "link-local" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"::ffff:10.0.0.1\"]}]}", { "addresses[0]", "IPv4-mapped" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"10.0.0.1\",\"10.0.0.9\"]}]}",
+	  { "nodes[0].addresses[1]", "second IPv4 address", "\"a\"" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A ",{\"name\":\"a\",\"addresses\":[\"10.0.0.2\"]}]}",
+	  { "nodes[1]", "duplicate node name \"a\"", "nodes[0]" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A ",{\"name\":\"b\",\"addresses\":[\"10.0.0.1\"]}]}",
+	  { "nodes[1]", "10.0.0.1", "also used by node \"a\"" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"fd00::1\"]},{\"name\":\"b\",\"addresses\":[\"FD00:0::1\"]}]}",
+	  { "nodes[1]", "fd00::1", "also used" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"web/1\",\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0].name", "'/'" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"w\\u00e9b\",\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0].name", "byte 0xc3" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\\u0000b\",\"addresses\":[\"10.0.0.1\"]}]}", { "inv.json:1:", "\\u0000 is not allowed" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":7,\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0].name", "expected a string" } },
+};
+
+/* One cmocka test per bad case, so the runner reports each by name. */
+static void test_bad_input(void **state)
+{
+	const struct bad_case *c = *state;
+	struct ms_inventory *inv = (struct ms_inventory *)1;
+	struct ms_error err = { "" };
+	int ret = ms_inventory_parse(c->json, strlen(c->json), "inv.json", &inv, &err);
+
+	if (ret == 0)
+		fail_msg("accepted: %s", c->json);
+	assert_null(inv);
+	if (strncmp(err.msg, "inv.json", 8) != 0)
+		fail_msg("message does not name the file: %s", err.msg);
+	for (size_t w = 0; w < 3 && c->want[w]; w++)
+		if (!strstr(err.msg, c->want[w]))
+			fail_msg("message lacks \"%s\": %s", c->want[w], err.msg);
+}
+
+static void test_load_missing_file(void **state)
+{
+	struct ms_inventory *inv;
+	struct ms_error err = { "" };
+
+	(void)state;
+	assert_int_not_equal(ms_inventory_load("/nonexistent/inv.json", &inv, &err), 0);
+	assert_non_null(strstr(err.msg, "/nonexistent/inv.json"));
+	assert_non_null(strstr(err.msg, "--inventory"));
+	assert_int_not_equal(ms_inventory_load("/", &inv, &err), 0);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+}
+
+int main(void)
+{
+	enum { N_BAD = sizeof(bad) / sizeof(bad[0]) };
+	static char names[N_BAD][32];
+	struct CMUnitTest tests[4 + N_BAD] = {
+		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_dual_stack_and_options),
+		cmocka_unit_test(test_example_file_loads),
+		cmocka_unit_test(test_load_missing_file),
+	};
+
+	for (size_t i = 0; i < N_BAD; i++) {
+		snprintf(names[i], sizeof(names[i]), "bad_inventory_%02zu", i);
+		tests[4 + i] = (struct CMUnitTest){ names[i], test_bad_input, NULL, NULL, (void *)&bad[i] };
+	}
+	return _cmocka_run_group_tests("inventory", tests, 4 + N_BAD, NULL, NULL);
+}

@@ -1,0 +1,139 @@
+/*
+ * Self-identification and the policy planner.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "meshsec/inventory.h"
+#include "meshsec/plan.h"
+#include "meshsec/self.h"
+
+static const char inv_text[] =
+	"{\"version\":1,\"mesh\":{\"name\":\"t\"},\"nodes\":["
+	"{\"name\":\"a\",\"addresses\":[\"10.0.0.1\",\"fd00::1\"]},"
+	"{\"name\":\"b\",\"addresses\":[\"10.0.0.2\"]},"
+	"{\"name\":\"c\",\"addresses\":[\"fd00::3\"]},"
+	"{\"name\":\"d\",\"addresses\":[\"10.0.0.4\",\"fd00::4\"]}]}";
+
+static int setup(void **state)
+{
+	struct ms_inventory *inv;
+	struct ms_error err;
+
+	if (ms_inventory_parse(inv_text, strlen(inv_text), "t", &inv, &err))
+		return -1;
+	*state = inv;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ms_inventory_free(*state);
+	return 0;
+}
+
+static struct ms_addr addr(const char *s)
+{
+	struct ms_addr a;
+
+	assert_int_equal(ms_addr_parse(s, &a, NULL), 0);
+	return a;
+}
+
+static void test_self_by_address(void **state)
+{
+	struct ms_addr local[] = { addr("192.168.9.9"), addr("fd00::3"), addr("10.9.9.9") };
+	size_t idx = 99;
+
+	assert_int_equal(ms_self_find(*state, NULL, local, 3, &idx, NULL), 0);
+	assert_int_equal(idx, 2);
+}
+
+static void test_self_by_name(void **state)
+{
+	struct ms_error err;
+	size_t idx = 99;
+
+	assert_int_equal(ms_self_find(*state, "d", NULL, 0, &idx, &err), 0);
+	assert_int_equal(idx, 3);
+	assert_int_not_equal(ms_self_find(*state, "zz", NULL, 0, &idx, &err), 0);
+	assert_non_null(strstr(err.msg, "--node zz"));
+}
+
+static void test_self_none_or_several(void **state)
+{
+	struct ms_addr none[] = { addr("192.168.9.9") };
+	struct ms_addr two[] = { addr("10.0.0.2"), addr("fd00::4") };
+	struct ms_error err;
+	size_t idx;
+
+	assert_int_not_equal(ms_self_find(*state, NULL, none, 1, &idx, &err), 0);
+	assert_non_null(strstr(err.msg, "--node NAME"));
+	assert_int_not_equal(ms_self_find(*state, NULL, two, 2, &idx, &err), 0);
+	assert_non_null(strstr(err.msg, "\"b\" and \"d\""));
+}
+
+static void test_reqid_symmetric_in_range(void **state)
+{
+	uint32_t ab = ms_pair_reqid("a", "b");
+
+	(void)state;
+	assert_int_equal(ab, ms_pair_reqid("b", "a"));
+	assert_true(ms_is_our_reqid(ab));
+	assert_int_not_equal(ab, ms_pair_reqid("a", "c"));
+	/* "ab"+"c" and "a"+"bc" must not collide by concatenation. */
+	assert_int_not_equal(ms_pair_reqid("ab", "c"), ms_pair_reqid("a", "bc"));
+	assert_false(ms_is_our_reqid(0));
+	assert_false(ms_is_our_reqid(MS_REQID_MAX + 1));
+}
+
+static void test_plan_policies(void **state)
+{
+	struct ms_inventory *inv = *state;
+	struct ms_sp *sps;
+	size_t n;
+	char s[MS_ADDR_STRLEN], d[MS_ADDR_STRLEN];
+
+	/* a is dual-stack: b (v4), c (v6), d (both) -> 1 + 1 + 2 families, 2 SPs each. */
+	assert_int_equal(ms_plan_policies(inv, 0, &sps, &n, NULL), 0);
+	assert_int_equal(n, 8);
+	assert_int_equal(sps[0].dir, MS_DIR_OUT);
+	assert_string_equal(ms_addr_format(&sps[0].src, s, sizeof(s)), "10.0.0.1");
+	assert_string_equal(ms_addr_format(&sps[0].dst, d, sizeof(d)), "10.0.0.2");
+	assert_int_equal(sps[1].dir, MS_DIR_IN);
+	assert_true(ms_addr_equal(&sps[1].src, &sps[0].dst) && ms_addr_equal(&sps[1].dst, &sps[0].src));
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(sps[i].reqid, ms_pair_reqid("a", inv->nodes[sps[i].peer].name));
+		assert_int_equal(sps[i].priority, MS_SP_PRIORITY);
+		assert_int_equal(sps[i].src.family, sps[i].dst.family);
+	}
+	free(sps);
+	/* b (v4 only) and c (v6 only) share nothing. */
+	assert_int_equal(ms_plan_policies(inv, 1, &sps, &n, NULL), 0);
+	assert_int_equal(n, 4);
+	free(sps);
+	assert_int_equal(ms_plan_unreachable(inv, 1), 1);
+	assert_int_equal(ms_plan_unreachable(inv, 0), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_self_by_address),
+		cmocka_unit_test(test_self_by_name),
+		cmocka_unit_test(test_self_none_or_several),
+		cmocka_unit_test(test_reqid_symmetric_in_range),
+		cmocka_unit_test(test_plan_policies),
+	};
+
+	return cmocka_run_group_tests_name("self_plan", tests, setup, teardown);
+}
