@@ -9,9 +9,9 @@ export TESTS_KERNEL=$(dirname "$0")
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs tmp /run
-mount -t tmpfs tmp /tmp
-mount -t tmpfs tmp /var/run 2>/dev/null
-mkdir -p /run/netns
+# /tmp stays the host's (the checkout may live there); scratch files go to the guest's /run.
+mkdir -p /run/netns /run/tmp
+export TMPDIR=/run/tmp
 # The host may have no /lib/modules at all: point modprobe (ours and the kernel's crypto
 # autoloader) at the UML modules through a directory on the guest's tmpfs.
 mkdir -p /run/modroot/lib/modules
