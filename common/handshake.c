@@ -1,0 +1,571 @@
+/*
+ * Handshake engine: per-peer state machine, key agreement and the kernel actions it implies.
+ * See handshake.h for the contract and doc/PROTOCOL.md for the protocol.
+ *
+ * Secrets (pair keys, MAC keys, ephemeral private keys, pending traffic keys) live in one
+ * sodium_malloc'd array indexed like the peers; stack copies are wiped before returning.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "meshsec/handshake.h"
+
+struct hs_secret {
+	uint8_t pair_key[MS_KEY_LEN], mac_key[MS_KEY_LEN], eph_sk[32];
+	uint8_t pend_out[2][MS_TRAFFIC_KEY_MAX];	/* responder's outbound keys until CONFIRM */
+};
+
+struct hs_peer {
+	bool used;
+	char name[MS_NAME_MAX + 1];
+	unsigned fams;
+	enum hs_state st;
+	/* The handshake under way (or the last one, for answering duplicates). */
+	uint64_t hs_id, ts;
+	uint8_t eph_i[MS_EPH_LEN], eph_r[MS_EPH_LEN], nonce_i[MS_NONCE_LEN], nonce_r[MS_NONCE_LEN];
+	uint8_t init_mac[MS_WIRE_MAC_LEN], resp_mac[MS_WIRE_MAC_LEN];
+	uint32_t pend_in[2];
+	uint8_t sent[MS_WIRE_MAX];
+	size_t sent_len;
+	unsigned tries;
+	uint64_t next_ms;
+	/* The SAs in use. */
+	bool up, up_initiator;
+	uint64_t up_hs_id, up_ms;
+	uint32_t in_spi[2], out_spi[2];
+	uint32_t old_in[2];
+	uint64_t old_deadline;
+	uint64_t last_peer_ts;
+	uint64_t handshakes, drops[HS_VERDICT_COUNT];
+};
+
+struct hs_engine {
+	char mesh[MS_NAME_MAX + 1], self[MS_NAME_MAX + 1];
+	size_t key_len;
+	uint8_t *secret;
+	hs_alloc_spi_fn alloc_spi;
+	void *ctx;
+	struct hs_peer *peers;
+	struct hs_secret *sec;
+	size_t n, cap;
+	uint64_t last_own_ts;
+	uint64_t drops[HS_VERDICT_COUNT];
+};
+
+static const int fam_af[2] = { AF_INET, AF_INET6 };
+static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
+
+const char *hs_verdict_name(enum hs_verdict v)
+{
+	static const char *const n[HS_VERDICT_COUNT] = { "accepted", "malformed", "not for us", "unknown peer", "bad MAC",
+							   "replay", "unexpected", "simultaneous", "failed" };
+
+	return v < HS_VERDICT_COUNT ? n[v] : "?";
+}
+
+const char *hs_state_name(enum hs_state s)
+{
+	static const char *const n[] = { "idle", "init-sent", "resp-sent", "established" };
+
+	return n[s];
+}
+
+struct hs_engine *hs_engine_new(const char *mesh, const char *self, enum ms_cipher cipher,
+				const uint8_t secret[32], hs_alloc_spi_fn alloc_spi, void *ctx)
+{
+	struct hs_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->secret = sodium_malloc(32);
+	if (!e->secret) {
+		free(e);
+		return NULL;
+	}
+	memcpy(e->secret, secret, 32);
+	snprintf(e->mesh, sizeof(e->mesh), "%s", mesh);
+	snprintf(e->self, sizeof(e->self), "%s", self);
+	e->key_len = ms_cipher_key_len(cipher);
+	e->alloc_spi = alloc_spi;
+	e->ctx = ctx;
+	return e;
+}
+
+void hs_engine_free(struct hs_engine *e)
+{
+	if (!e)
+		return;
+	sodium_free(e->sec);
+	sodium_free(e->secret);
+	free(e->peers);
+	free(e);
+}
+
+int hs_peer_find(const struct hs_engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (e->peers[i].used && strcmp(e->peers[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Grows both arrays; secure memory has no realloc, so copy and let sodium_free wipe the old. */
+static int grow(struct hs_engine *e)
+{
+	size_t cap = e->cap ? e->cap * 2 : 16;
+	struct hs_peer *p = realloc(e->peers, cap * sizeof(*p));
+	struct hs_secret *s;
+
+	if (!p)
+		return -ENOMEM;
+	e->peers = p;
+	s = sodium_allocarray(cap, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (e->sec)
+		memcpy(s, e->sec, e->cap * sizeof(*s));
+	sodium_free(e->sec);
+	e->sec = s;
+	e->cap = cap;
+	return 0;
+}
+
+int hs_peer_add(struct hs_engine *e, const char *name, unsigned families)
+{
+	size_t i;
+
+	if (hs_peer_find(e, name) >= 0)
+		return -EEXIST;
+	for (i = 0; i < e->n && e->peers[i].used; i++)
+		;
+	if (i == e->n) {
+		if (e->n == e->cap && grow(e) < 0)
+			return -ENOMEM;
+		e->n++;
+	}
+	memset(&e->peers[i], 0, sizeof(e->peers[i]));
+	sodium_memzero(&e->sec[i], sizeof(e->sec[i]));
+	e->peers[i].used = true;
+	e->peers[i].fams = families;
+	snprintf(e->peers[i].name, sizeof(e->peers[i].name), "%s", name);
+	ms_kdf_pair_key(e->sec[i].pair_key, e->secret, e->mesh, e->self, name);
+	ms_kdf_mac_key(e->sec[i].mac_key, e->sec[i].pair_key);
+	return (int)i;
+}
+
+static struct hs_action *push(struct hs_out *out, int peer, enum hs_act_type t)
+{
+	struct hs_action *a;
+
+	if (out->n >= HS_MAX_ACTIONS)
+		abort();	/* a bug: no transition emits more than HS_MAX_ACTIONS */
+	a = &out->act[out->n++];
+	memset(a, 0, offsetof(struct hs_action, key));
+	a->peer = peer;
+	a->type = t;
+	return a;
+}
+
+static void emit_send(struct hs_out *out, int peer, const uint8_t *buf, size_t len)
+{
+	struct hs_action *a = push(out, peer, HS_ACT_SEND);
+
+	memcpy(a->buf, buf, len);
+	a->len = len;
+}
+
+static void emit_sa(struct hs_out *out, int peer, enum hs_act_type t, enum ms_dir dir, int f,
+		    uint32_t spi, const uint8_t *key, size_t key_len)
+{
+	struct hs_action *a = push(out, peer, t);
+
+	a->dir = dir;
+	a->family = fam_af[f];
+	a->spi = spi;
+	if (key) {
+		memcpy(a->key, key, key_len);
+		a->key_len = key_len;
+	}
+}
+
+/*
+ * A new outbound SA.  A peer whose state was wiped may hand out the SPI of our current outbound
+ * SA again; the kernel refuses a second SA with the same SPI, so the old one goes first (its
+ * keys are dead at the peer anyway, and the policy drops rather than leaks in between).
+ */
+static void emit_out_add(struct hs_engine *e, int id, int f, uint32_t spi, const uint8_t *key, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+
+	if (p->out_spi[f] == spi) {
+		emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_OUT, f, spi, NULL, 0);
+		p->out_spi[f] = 0;
+	}
+	emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_OUT, f, spi, key, e->key_len);
+}
+
+static uint64_t backoff(unsigned tries)
+{
+	uint64_t d = HS_RETX_FIRST_MS;
+
+	while (tries-- > 0 && d < HS_RETX_MAX_MS)
+		d *= 2;
+	if (d > HS_RETX_MAX_MS)
+		d = HS_RETX_MAX_MS;
+	/* +-25 % jitter, so a fleet restarted together does not retransmit in step */
+	return d * 3 / 4 + randombytes_uniform((uint32_t)(d / 2) + 1);
+}
+
+/* Drops the handshake under way: its inbound SAs (responder) and its ephemeral key. */
+static void abort_pending(struct hs_engine *e, int id, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+
+	if (p->st == HS_RESP_SENT)
+		for (int f = 0; f < 2; f++)
+			if (p->pend_in[f])
+				emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, f, p->pend_in[f], NULL, 0);
+	memset(p->pend_in, 0, sizeof(p->pend_in));
+	sodium_memzero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk));
+	sodium_memzero(e->sec[id].pend_out, sizeof(e->sec[id].pend_out));
+	p->st = p->up ? HS_ESTABLISHED : HS_IDLE;
+}
+
+void hs_peer_remove(struct hs_engine *e, int id, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+
+	abort_pending(e, id, out);
+	for (int f = 0; f < 2; f++) {
+		if (p->out_spi[f])
+			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_OUT, f, p->out_spi[f], NULL, 0);
+		if (p->in_spi[f])
+			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, f, p->in_spi[f], NULL, 0);
+		if (p->old_in[f])
+			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, f, p->old_in[f], NULL, 0);
+	}
+	sodium_memzero(&e->sec[id], sizeof(e->sec[id]));
+	memset(p, 0, sizeof(*p));
+}
+
+void hs_initiate(struct hs_engine *e, int id, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+	struct ms_msg m = { .type = MS_MSG_INIT };
+
+	if (p->st == HS_INIT_SENT || p->st == HS_RESP_SENT)
+		return;
+	/* Strictly increasing even if the wall clock is not, so a peer never sees a replay. */
+	e->last_own_ts = wall_ns > e->last_own_ts ? wall_ns : e->last_own_ts + 1;
+	randombytes_buf(&p->hs_id, sizeof(p->hs_id));
+	randombytes_buf(e->sec[id].eph_sk, 32);
+	crypto_scalarmult_base(p->eph_i, e->sec[id].eph_sk);
+	randombytes_buf(p->nonce_i, sizeof(p->nonce_i));
+	p->ts = e->last_own_ts;
+	snprintf(m.sender, sizeof(m.sender), "%s", e->self);
+	snprintf(m.receiver, sizeof(m.receiver), "%s", p->name);
+	m.hs_id = p->hs_id;
+	m.ts = p->ts;
+	memcpy(m.eph, p->eph_i, MS_EPH_LEN);
+	memcpy(m.nonce, p->nonce_i, MS_NONCE_LEN);
+	p->sent_len = ms_wire_encode(&m, e->sec[id].mac_key, zero_mac, p->sent);
+	memcpy(p->init_mac, ms_wire_mac(p->sent, p->sent_len), MS_WIRE_MAC_LEN);
+	p->st = HS_INIT_SENT;
+	p->tries = 0;
+	p->next_ms = now_ms + backoff(0);
+	emit_send(out, id, p->sent, p->sent_len);
+}
+
+/* Both directions' keys for every shared family, from the DH result. */
+static void derive(struct hs_engine *e, int id, const uint8_t dh[32],
+		   uint8_t i2r[2][MS_TRAFFIC_KEY_MAX], uint8_t r2i[2][MS_TRAFFIC_KEY_MAX])
+{
+	struct hs_peer *p = &e->peers[id];
+
+	for (int f = 0; f < 2; f++) {
+		if (!(p->fams & (1u << f)))
+			continue;
+		ms_kdf_traffic_key(i2r[f], e->key_len, e->sec[id].pair_key, dh, p->eph_i, p->eph_r,
+				   p->nonce_i, p->nonce_r, MS_KDIR_I2R, f == 0 ? 4 : 6);
+		ms_kdf_traffic_key(r2i[f], e->key_len, e->sec[id].pair_key, dh, p->eph_i, p->eph_r,
+				   p->nonce_i, p->nonce_r, MS_KDIR_R2I, f == 0 ? 4 : 6);
+	}
+}
+
+/* New SAs are in place in both directions: retire the previous ones. */
+static void established(struct hs_engine *e, int id, const uint32_t in[2], const uint32_t out_spi[2],
+			bool initiator, uint64_t now_ms, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+
+	for (int f = 0; f < 2; f++) {
+		/* The kernel may keep using an older outbound SA: delete it once the new one exists. */
+		if (p->out_spi[f] && p->out_spi[f] != out_spi[f])
+			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_OUT, f, p->out_spi[f], NULL, 0);
+		/* Packets the peer sent with the old keys may still be in flight: keep them a while. */
+		if (p->old_in[f])
+			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, f, p->old_in[f], NULL, 0);
+		p->old_in[f] = p->in_spi[f];
+	}
+	p->old_deadline = now_ms + HS_OLD_INBOUND_GRACE_MS;
+	memcpy(p->in_spi, in, sizeof(p->in_spi));
+	memcpy(p->out_spi, out_spi, sizeof(p->out_spi));
+	memset(p->pend_in, 0, sizeof(p->pend_in));
+	p->up = true;
+	p->up_initiator = initiator;
+	p->up_hs_id = p->hs_id;
+	p->up_ms = now_ms;
+	p->handshakes++;
+	p->st = HS_ESTABLISHED;
+	push(out, id, HS_ACT_UP);
+}
+
+static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf,
+			       size_t len, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+	struct hs_secret *s = &e->sec[id];
+	uint8_t dh[32], i2r[2][MS_TRAFFIC_KEY_MAX], r2i[2][MS_TRAFFIC_KEY_MAX];
+	struct ms_msg r = { .type = MS_MSG_RESP };
+	enum hs_verdict v = HS_ACCEPTED;
+
+	if (p->st == HS_RESP_SENT && m->hs_id == p->hs_id) {
+		emit_send(out, id, p->sent, p->sent_len);	/* our RESP was lost */
+		return HS_DROP_UNEXPECTED;
+	}
+	if (m->ts <= p->last_peer_ts || (wall_ns > HS_TS_WINDOW_NS && m->ts < wall_ns - HS_TS_WINDOW_NS))
+		return HS_DROP_REPLAY;
+	if (p->st == HS_INIT_SENT && strcmp(e->self, p->name) < 0)
+		return HS_DROP_SIMULTANEOUS;	/* ours wins; the peer answers it */
+	abort_pending(e, id, out);
+	p->last_peer_ts = m->ts;
+	p->hs_id = m->hs_id;
+	memcpy(p->eph_i, m->eph, MS_EPH_LEN);
+	memcpy(p->nonce_i, m->nonce, MS_NONCE_LEN);
+	randombytes_buf(s->eph_sk, 32);
+	crypto_scalarmult_base(p->eph_r, s->eph_sk);
+	randombytes_buf(p->nonce_r, MS_NONCE_LEN);
+	if (crypto_scalarmult(dh, s->eph_sk, p->eph_i) != 0) {
+		v = HS_DROP_FAILED;	/* low-order point */
+		goto wipe;
+	}
+	derive(e, id, dh, i2r, r2i);
+	for (int f = 0; f < 2; f++) {
+		if (!(p->fams & (1u << f)))
+			continue;
+		if (e->alloc_spi(e->ctx, id, fam_af[f], &p->pend_in[f]) != 0) {
+			p->st = HS_RESP_SENT;	/* so abort_pending deletes what was installed */
+			abort_pending(e, id, out);
+			v = HS_DROP_FAILED;
+			goto wipe;
+		}
+		emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_IN, f, p->pend_in[f], i2r[f], e->key_len);
+		memcpy(s->pend_out[f], r2i[f], e->key_len);
+	}
+	snprintf(r.sender, sizeof(r.sender), "%s", e->self);
+	snprintf(r.receiver, sizeof(r.receiver), "%s", p->name);
+	r.hs_id = p->hs_id;
+	memcpy(r.eph, p->eph_r, MS_EPH_LEN);
+	memcpy(r.nonce, p->nonce_r, MS_NONCE_LEN);
+	memcpy(r.spi, p->pend_in, sizeof(r.spi));
+	memcpy(p->init_mac, ms_wire_mac(buf, len), MS_WIRE_MAC_LEN);
+	p->sent_len = ms_wire_encode(&r, s->mac_key, p->init_mac, p->sent);
+	memcpy(p->resp_mac, ms_wire_mac(p->sent, p->sent_len), MS_WIRE_MAC_LEN);
+	p->st = HS_RESP_SENT;
+	p->tries = 0;
+	p->next_ms = now_ms + backoff(0);
+	emit_send(out, id, p->sent, p->sent_len);
+wipe:
+	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));
+	sodium_memzero(dh, sizeof(dh));
+	sodium_memzero(i2r, sizeof(i2r));
+	sodium_memzero(r2i, sizeof(r2i));
+	return v;
+}
+
+static enum hs_verdict on_resp(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf,
+			       size_t len, uint64_t now_ms, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+	struct hs_secret *s = &e->sec[id];
+	uint8_t dh[32], i2r[2][MS_TRAFFIC_KEY_MAX], r2i[2][MS_TRAFFIC_KEY_MAX];
+	struct ms_msg c = { .type = MS_MSG_CONFIRM };
+	uint32_t in[2] = { 0, 0 }, out_spi[2] = { 0, 0 };
+	enum hs_verdict v = HS_ACCEPTED;
+
+	memcpy(p->eph_r, m->eph, MS_EPH_LEN);
+	memcpy(p->nonce_r, m->nonce, MS_NONCE_LEN);
+	if (crypto_scalarmult(dh, s->eph_sk, p->eph_r) != 0) {
+		v = HS_DROP_FAILED;
+		goto wipe;
+	}
+	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));	/* forward secrecy: gone as soon as used */
+	derive(e, id, dh, i2r, r2i);
+	for (int f = 0; f < 2; f++) {
+		if (!(p->fams & (1u << f)) || !m->spi[f])
+			continue;
+		if (e->alloc_spi(e->ctx, id, fam_af[f], &in[f]) != 0) {
+			for (int g = 0; g < f; g++)
+				if (in[g]) {
+					emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_OUT, g, out_spi[g], NULL, 0);
+					emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, g, in[g], NULL, 0);
+				}
+			p->st = p->up ? HS_ESTABLISHED : HS_IDLE;
+			v = HS_DROP_FAILED;
+			goto wipe;
+		}
+		emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_IN, f, in[f], r2i[f], e->key_len);
+		emit_out_add(e, id, f, m->spi[f], i2r[f], out);
+		out_spi[f] = m->spi[f];
+	}
+	snprintf(c.sender, sizeof(c.sender), "%s", e->self);
+	snprintf(c.receiver, sizeof(c.receiver), "%s", p->name);
+	c.hs_id = p->hs_id;
+	memcpy(c.spi, in, sizeof(c.spi));
+	memcpy(p->resp_mac, ms_wire_mac(buf, len), MS_WIRE_MAC_LEN);
+	p->sent_len = ms_wire_encode(&c, s->mac_key, p->resp_mac, p->sent);
+	established(e, id, in, out_spi, true, now_ms, out);
+	emit_send(out, id, p->sent, p->sent_len);
+wipe:
+	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));
+	sodium_memzero(dh, sizeof(dh));
+	sodium_memzero(i2r, sizeof(i2r));
+	sodium_memzero(r2i, sizeof(r2i));
+	return v;
+}
+
+static enum hs_verdict on_confirm(struct hs_engine *e, int id, const struct ms_msg *m, uint64_t now_ms,
+				  struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+	uint32_t out_spi[2] = { 0, 0 }, in[2];
+
+	for (int f = 0; f < 2; f++) {
+		if (!p->pend_in[f] || !m->spi[f])
+			continue;
+		emit_out_add(e, id, f, m->spi[f], e->sec[id].pend_out[f], out);
+		out_spi[f] = m->spi[f];
+	}
+	sodium_memzero(e->sec[id].pend_out, sizeof(e->sec[id].pend_out));
+	memcpy(in, p->pend_in, sizeof(in));
+	established(e, id, in, out_spi, false, now_ms, out);
+	return HS_ACCEPTED;
+}
+
+/* Picks the MAC context a message must chain to, or says it answers nothing we have. */
+static const uint8_t *context(const struct hs_peer *p, const struct ms_msg *m, bool *duplicate)
+{
+	*duplicate = false;
+	switch (m->type) {
+	case MS_MSG_INIT:
+		return zero_mac;
+	case MS_MSG_RESP:
+		if (p->st == HS_INIT_SENT && m->hs_id == p->hs_id)
+			return p->init_mac;
+		*duplicate = p->up && p->up_initiator && m->hs_id == p->up_hs_id;
+		return *duplicate ? p->init_mac : NULL;
+	case MS_MSG_CONFIRM:
+		if (p->st == HS_RESP_SENT && m->hs_id == p->hs_id)
+			return p->resp_mac;
+		return NULL;
+	}
+	return NULL;
+}
+
+enum hs_verdict hs_input(struct hs_engine *e, const uint8_t *buf, size_t len, uint64_t now_ms,
+			 uint64_t wall_ns, struct hs_out *out, int *peer_out)
+{
+	struct ms_msg m;
+	const uint8_t *prev;
+	enum hs_verdict v;
+	bool dup;
+	int id;
+
+	*peer_out = -1;
+	if (ms_wire_peek(buf, len, &m) != MS_WIRE_OK)
+		return (enum hs_verdict)(++e->drops[HS_DROP_MALFORMED], HS_DROP_MALFORMED);
+	if (strcmp(m.receiver, e->self) != 0)
+		return (enum hs_verdict)(++e->drops[HS_DROP_NOT_FOR_US], HS_DROP_NOT_FOR_US);
+	id = hs_peer_find(e, m.sender);
+	if (id < 0)
+		return (enum hs_verdict)(++e->drops[HS_DROP_UNKNOWN_PEER], HS_DROP_UNKNOWN_PEER);
+	*peer_out = id;
+	ms_wire_decode_body(buf, len, &m);	/* pure parsing: needed to pick the MAC context */
+	prev = context(&e->peers[id], &m, &dup);
+	if (!prev)
+		v = HS_DROP_UNEXPECTED;
+	else if (ms_wire_verify(buf, len, e->sec[id].mac_key, prev) != MS_WIRE_OK)
+		v = HS_DROP_BAD_MAC;
+	else if (dup) {
+		emit_send(out, id, e->peers[id].sent, e->peers[id].sent_len);	/* our CONFIRM was lost */
+		v = HS_DROP_UNEXPECTED;
+	} else if (m.type == MS_MSG_INIT)
+		v = on_init(e, id, &m, buf, len, now_ms, wall_ns, out);
+	else if (m.type == MS_MSG_RESP)
+		v = on_resp(e, id, &m, buf, len, now_ms, out);
+	else
+		v = on_confirm(e, id, &m, now_ms, out);
+	if (v != HS_ACCEPTED)
+		e->peers[id].drops[v]++;
+	return v;
+}
+
+uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < e->n; i++) {
+		struct hs_peer *p = &e->peers[i];
+
+		if (!p->used)
+			continue;
+		if ((p->st == HS_INIT_SENT || p->st == HS_RESP_SENT) && now_ms >= p->next_ms) {
+			if (p->st == HS_RESP_SENT && p->tries + 1 >= HS_RESP_TRIES) {
+				abort_pending(e, (int)i, out);	/* never confirmed: the initiator is gone */
+			} else {
+				p->tries++;
+				p->next_ms = now_ms + backoff(p->tries);
+				emit_send(out, (int)i, p->sent, p->sent_len);
+			}
+		}
+		if (p->old_deadline && now_ms >= p->old_deadline) {
+			for (int f = 0; f < 2; f++)
+				if (p->old_in[f])
+					emit_sa(out, (int)i, HS_ACT_SA_DEL, MS_DIR_IN, f, p->old_in[f], NULL, 0);
+			memset(p->old_in, 0, sizeof(p->old_in));
+			p->old_deadline = 0;
+		}
+		if ((p->st == HS_INIT_SENT || p->st == HS_RESP_SENT) && p->next_ms < next)
+			next = p->next_ms;
+		if (p->old_deadline && p->old_deadline < next)
+			next = p->old_deadline;
+		if (out->n + 8 > HS_MAX_ACTIONS)
+			return now_ms;	/* the caller runs the actions and ticks again at once */
+	}
+	return next;
+}
+
+void hs_peer_info(const struct hs_engine *e, int id, struct hs_peer_info *info)
+{
+	const struct hs_peer *p = &e->peers[id];
+
+	memset(info, 0, sizeof(*info));
+	info->name = p->name;
+	info->state = p->st;
+	info->established = p->up;
+	memcpy(info->in_spi, p->in_spi, sizeof(info->in_spi));
+	memcpy(info->out_spi, p->out_spi, sizeof(info->out_spi));
+	info->established_ms = p->up_ms;
+	info->handshakes = p->handshakes;
+	memcpy(info->drops, p->drops, sizeof(info->drops));
+}
+
+const uint64_t *hs_engine_drops(const struct hs_engine *e)
+{
+	return e->drops;
+}

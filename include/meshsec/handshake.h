@@ -1,0 +1,116 @@
+/*
+ * The handshake engine, sans I/O (doc/PROTOCOL.md, "State machine").
+ *
+ * Bytes and time go in; bytes to send and kernel actions come out.  The engine never touches a
+ * socket or the kernel: the agent carries out the actions in order, and unit tests run two
+ * engines against each other with loss, duplication, reordering and replay.
+ *
+ * Per peer: INIT -> RESP -> CONFIRM.  The responder installs its inbound SAs before RESP
+ * announces their SPIs; the initiator installs its inbound, then its outbound (the RESP proved
+ * the responder's inbound exists), then sends CONFIRM; the responder installs its outbound on
+ * CONFIRM.  Simultaneous INITs: the node whose name sorts lower keeps its own handshake.
+ */
+#ifndef MESHSEC_HANDSHAKE_H
+#define MESHSEC_HANDSHAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsec/kdf.h"
+#include "meshsec/model.h"
+#include "meshsec/wire.h"
+
+#define HS_MAX_ACTIONS 16
+#define HS_FAM_V4 1u
+#define HS_FAM_V6 2u
+
+/* Timing (ms).  The agent's defaults; tests use the same. */
+#define HS_RETX_FIRST_MS 500u
+#define HS_RETX_MAX_MS 30000u
+#define HS_RESP_TRIES 6u		/* responder gives up an unconfirmed handshake after this */
+#define HS_OLD_INBOUND_GRACE_MS 10000u	/* old inbound SAs outlive a new handshake this long */
+#define HS_TS_WINDOW_NS (600ull * 1000000000ull)	/* INITs older than this are stale */
+
+enum hs_act_type {
+	HS_ACT_SEND,	/* send buf[0..len) to the peer's agent */
+	HS_ACT_SA_ADD,	/* install an SA: dir, family, spi, key */
+	HS_ACT_SA_DEL,	/* delete an SA we installed: dir, family, spi */
+	HS_ACT_UP,	/* the pair is established with fresh keys (for logs and status) */
+};
+
+struct hs_action {
+	enum hs_act_type type;
+	int peer;
+	enum ms_dir dir;
+	int family;		/* AF_INET or AF_INET6 */
+	uint32_t spi;
+	size_t key_len;
+	uint8_t key[MS_TRAFFIC_KEY_MAX];
+	size_t len;
+	uint8_t buf[MS_WIRE_MAX];
+};
+
+/* Filled by each call; contains keys: keep it in sodium_malloc memory and wipe it after use. */
+struct hs_out {
+	size_t n;
+	struct hs_action act[HS_MAX_ACTIONS];
+};
+
+/* Why an input was dropped (counters for status and tests). */
+enum hs_verdict {
+	HS_ACCEPTED = 0,
+	HS_DROP_MALFORMED,	/* framing: see the wire status */
+	HS_DROP_NOT_FOR_US,	/* receiver is not this node */
+	HS_DROP_UNKNOWN_PEER,
+	HS_DROP_BAD_MAC,	/* wrong secret, wrong mesh, forged, or not matching our handshake */
+	HS_DROP_REPLAY,		/* timestamp not newer than the last accepted, or stale */
+	HS_DROP_UNEXPECTED,	/* valid but not for the current state (late or duplicate) */
+	HS_DROP_SIMULTANEOUS,	/* peer's INIT while ours, which wins, is outstanding */
+	HS_DROP_FAILED,		/* DH or SPI allocation failed */
+	HS_VERDICT_COUNT
+};
+const char *hs_verdict_name(enum hs_verdict v);
+
+/* Asks the shell for an unused inbound SPI (the kernel's ALLOCSPI); 0 on success. */
+typedef int (*hs_alloc_spi_fn)(void *ctx, int peer, int family, uint32_t *spi);
+
+struct hs_engine;
+
+struct hs_engine *hs_engine_new(const char *mesh, const char *self, enum ms_cipher cipher,
+				const uint8_t secret[32], hs_alloc_spi_fn alloc_spi, void *ctx);
+void hs_engine_free(struct hs_engine *e);
+
+/* Adds a peer (families: HS_FAM_* both ends have); returns its id (>= 0) or -errno. */
+int hs_peer_add(struct hs_engine *e, const char *name, unsigned families);
+/* Forgets a peer; emits SA_DEL for every SA the engine installed for it. */
+void hs_peer_remove(struct hs_engine *e, int peer, struct hs_out *out);
+int hs_peer_find(const struct hs_engine *e, const char *name);
+
+/* Starts a handshake unless one is under way. */
+void hs_initiate(struct hs_engine *e, int peer, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out);
+
+/* One datagram from the network. */
+enum hs_verdict hs_input(struct hs_engine *e, const uint8_t *buf, size_t len, uint64_t now_ms,
+			 uint64_t wall_ns, struct hs_out *out, int *peer_out);
+
+/* Retransmissions and grace expiries due at now; returns the next deadline (UINT64_MAX: none). */
+uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out);
+
+/* Read-only view of a peer, for status. */
+enum hs_state { HS_IDLE, HS_INIT_SENT, HS_RESP_SENT, HS_ESTABLISHED };
+struct hs_peer_info {
+	const char *name;
+	enum hs_state state;		/* of the handshake machine */
+	bool established;		/* SAs in both directions exist */
+	uint32_t in_spi[2], out_spi[2];
+	uint64_t established_ms;	/* when the current SAs were made */
+	uint64_t handshakes;		/* completed */
+	uint64_t drops[HS_VERDICT_COUNT];
+};
+void hs_peer_info(const struct hs_engine *e, int peer, struct hs_peer_info *info);
+const char *hs_state_name(enum hs_state s);
+/* Drops not attributable to a known peer (framing, unknown sender, wrong receiver). */
+const uint64_t *hs_engine_drops(const struct hs_engine *e);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * Handshake wire format (doc/PROTOCOL.md, "Messages").  Every message:
+ *
+ *   0  'M' 'S' 'H' version(1)   4  type   5  flags (0)   6  sender length   7  receiver length
+ *   8  sender name, receiver name            then the type's body       last 32 bytes: MAC
+ *
+ * MAC = BLAKE2b-256(key = the pair's mac key, prev | message without MAC), where prev is the MAC
+ * of the previous message of the same handshake (zeros for INIT): a response can only answer the
+ * exact message it was made for.  Decoding is split so that nothing but the header is read before
+ * the MAC has been checked.
+ */
+#ifndef MESHSEC_WIRE_H
+#define MESHSEC_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsec/kdf.h"
+#include "meshsec/model.h"
+
+#define MS_WIRE_VERSION 1
+#define MS_WIRE_MAC_LEN 32
+#define MS_WIRE_MAX 256		/* no valid message is longer; anything larger is dropped */
+
+enum ms_msg_type {
+	MS_MSG_INIT = 1,	/* initiator -> responder: ephemeral, nonce, timestamp */
+	MS_MSG_RESP = 2,	/* responder -> initiator: ephemeral, nonce, responder's inbound SPIs */
+	MS_MSG_CONFIRM = 3,	/* initiator -> responder: initiator's inbound SPIs */
+};
+
+struct ms_msg {
+	enum ms_msg_type type;
+	char sender[MS_NAME_MAX + 1], receiver[MS_NAME_MAX + 1];
+	uint64_t hs_id;			/* chosen by the initiator, echoed */
+	uint64_t ts;			/* INIT: initiator's wall clock, ns; replay protection */
+	uint8_t eph[MS_EPH_LEN];	/* INIT, RESP */
+	uint8_t nonce[MS_NONCE_LEN];	/* INIT, RESP */
+	uint32_t spi[2];		/* RESP, CONFIRM: sender's inbound SPI for IPv4, IPv6 (0: none) */
+};
+
+enum ms_wire_status {
+	MS_WIRE_OK = 0,
+	MS_WIRE_SHORT,		/* truncated */
+	MS_WIRE_LONG,		/* oversized or trailing bytes */
+	MS_WIRE_MAGIC,		/* not ours */
+	MS_WIRE_VERSION_MISMATCH,
+	MS_WIRE_BAD_TYPE,
+	MS_WIRE_BAD_NAME,
+	MS_WIRE_BAD_MAC,
+};
+
+const char *ms_wire_status_name(enum ms_wire_status s);
+
+/* Encodes msg, appending the MAC; returns the length written into out[MS_WIRE_MAX]. */
+size_t ms_wire_encode(const struct ms_msg *msg, const uint8_t mac_key[MS_KEY_LEN],
+		      const uint8_t prev[MS_WIRE_MAC_LEN], uint8_t out[MS_WIRE_MAX]);
+
+/* Checks framing and reads type and names only: no secret, no state. */
+enum ms_wire_status ms_wire_peek(const uint8_t *buf, size_t len, struct ms_msg *hdr);
+
+/* Constant-time MAC check. */
+enum ms_wire_status ms_wire_verify(const uint8_t *buf, size_t len, const uint8_t mac_key[MS_KEY_LEN],
+				   const uint8_t prev[MS_WIRE_MAC_LEN]);
+
+/* Reads the body; call only after ms_wire_peek and ms_wire_verify succeeded. */
+void ms_wire_decode_body(const uint8_t *buf, size_t len, struct ms_msg *msg);
+
+/* The MAC of an encoded message (its last 32 bytes). */
+static inline const uint8_t *ms_wire_mac(const uint8_t *buf, size_t len)
+{
+	return buf + len - MS_WIRE_MAC_LEN;
+}
+
+#endif

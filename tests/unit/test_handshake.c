@@ -1,0 +1,510 @@
+/*
+ * The handshake engine against itself: two engines, a simulated network that can lose,
+ * duplicate, reorder and replay datagrams, and a fake SA table per node that checks what the
+ * engine asks the kernel to do.  Time is simulated; nothing sleeps.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "meshsec/handshake.h"
+
+#define MAX_SA 64
+#define MAX_Q 64
+#define MAX_SEEN 512
+
+struct sa {
+	bool used;
+	enum ms_dir dir;
+	int family;
+	uint32_t spi;
+	uint8_t key[MS_TRAFFIC_KEY_MAX];
+};
+
+struct node {
+	const char *name;
+	struct hs_engine *e;
+	int peer;	/* the other node's id in e */
+	struct sa sa[MAX_SA];
+	uint32_t next_spi;
+	int ups;
+	/* Every (spi, key) this node ever installed, to prove none is installed twice. */
+	struct { uint32_t spi; uint8_t key[MS_TRAFFIC_KEY_MAX]; } seen[MAX_SEEN];
+	size_t n_seen;
+};
+
+struct pkt {
+	int to;
+	size_t len;
+	uint8_t buf[MS_WIRE_MAX];
+};
+
+static struct node nodes[2];
+static struct pkt q[MAX_Q];
+static size_t qn;
+static uint64_t now_ms, wall_ns = 1700000000ull * 1000000000ull;
+static uint8_t secret[32], other_secret[32];
+static struct hs_out out;
+
+static int alloc_spi(void *ctx, int peer, int family, uint32_t *spi)
+{
+	struct node *n = ctx;
+
+	(void)peer, (void)family;
+	*spi = n->next_spi++;
+	return 0;
+}
+
+static struct sa *find_sa(struct node *n, enum ms_dir dir, int family, uint32_t spi)
+{
+	for (int i = 0; i < MAX_SA; i++)
+		if (n->sa[i].used && n->sa[i].dir == dir && n->sa[i].family == family && n->sa[i].spi == spi)
+			return &n->sa[i];
+	return NULL;
+}
+
+static int count_sa(struct node *n, enum ms_dir dir, int family)
+{
+	int c = 0;
+
+	for (int i = 0; i < MAX_SA; i++)
+		c += n->sa[i].used && n->sa[i].dir == dir && n->sa[i].family == family;
+	return c;
+}
+
+/* Carries out the engine's actions the way the agent does, checking each. */
+static void run_actions(int self)
+{
+	struct node *n = &nodes[self];
+
+	for (size_t i = 0; i < out.n; i++) {
+		struct hs_action *a = &out.act[i];
+		struct sa *s;
+
+		switch (a->type) {
+		case HS_ACT_SEND:
+			assert_true(qn < MAX_Q);
+			q[qn].to = 1 - self;
+			q[qn].len = a->len;
+			memcpy(q[qn].buf, a->buf, a->len);
+			qn++;
+			break;
+		case HS_ACT_SA_ADD:
+			if (find_sa(n, a->dir, a->family, a->spi))
+				fail_msg("%s: SA %s spi %#x installed twice", n->name, a->dir == MS_DIR_IN ? "in" : "out", a->spi);
+			for (size_t j = 0; j < n->n_seen; j++)
+				if (memcmp(n->seen[j].key, a->key, a->key_len) == 0)
+					fail_msg("%s: a key was installed before (spi %#x, now %#x)", n->name, n->seen[j].spi, a->spi);
+			assert_true(n->n_seen < MAX_SEEN);
+			n->seen[n->n_seen].spi = a->spi;
+			memcpy(n->seen[n->n_seen++].key, a->key, a->key_len);
+			for (s = n->sa; s->used; s++)
+				;
+			s->used = true, s->dir = a->dir, s->family = a->family, s->spi = a->spi;
+			memcpy(s->key, a->key, a->key_len);
+			break;
+		case HS_ACT_SA_DEL:
+			s = find_sa(n, a->dir, a->family, a->spi);
+			if (!s)
+				fail_msg("%s: delete of an SA that does not exist (spi %#x)", n->name, a->spi);
+			s->used = false;
+			break;
+		case HS_ACT_UP:
+			n->ups++;
+			break;
+		}
+	}
+	sodium_memzero(&out, sizeof(out));
+}
+
+static void make_node(int i, const char *name, const char *peer, const uint8_t *key, const char *mesh, unsigned fams)
+{
+	struct node *n = &nodes[i];
+
+	hs_engine_free(n->e);
+	memset(n, 0, sizeof(*n));
+	n->name = name;
+	n->next_spi = (i + 1) * 0x1000 + (uint32_t)(now_ms & 0xff) * 0x10;
+	n->e = hs_engine_new(mesh, name, MS_CIPHER_AES_GCM_256, key, alloc_spi, n);
+	assert_non_null(n->e);
+	n->peer = hs_peer_add(n->e, peer, fams);
+	assert_true(n->peer >= 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	memset(secret, 7, sizeof(secret));
+	memset(other_secret, 8, sizeof(other_secret));
+	qn = 0, now_ms = 1000;
+	make_node(0, "a", "b", secret, "m", HS_FAM_V4 | HS_FAM_V6);
+	make_node(1, "b", "a", secret, "m", HS_FAM_V4 | HS_FAM_V6);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		hs_engine_free(nodes[i].e);
+		nodes[i].e = NULL;
+	}
+	return 0;
+}
+
+static enum hs_verdict deliver_one(size_t k)
+{
+	int peer, to = q[k].to;
+	enum hs_verdict v = hs_input(nodes[to].e, q[k].buf, q[k].len, now_ms, wall_ns, &out, &peer);
+
+	run_actions(to);
+	return v;
+}
+
+/* Delivers the queue in order (including what deliveries add), each packet with the fate given. */
+enum fate { KEEP, DROP_ALL, DUP_ALL };
+static void pump(enum fate f)
+{
+	for (size_t k = 0; k < qn; k++) {
+		if (f == DROP_ALL)
+			continue;
+		deliver_one(k);
+		if (f == DUP_ALL)
+			deliver_one(k);
+	}
+	qn = 0;
+}
+
+static void initiate(int i)
+{
+	hs_initiate(nodes[i].e, nodes[i].peer, now_ms, wall_ns, &out);
+	run_actions(i);
+}
+
+static void tick_both(uint64_t advance)
+{
+	now_ms += advance;
+	wall_ns += advance * 1000000ull;
+	for (int i = 0; i < 2; i++) {
+		hs_tick(nodes[i].e, now_ms, &out);
+		run_actions(i);
+	}
+}
+
+/* Converged: one SA per direction and family on each side (after grace), keys crossing. */
+static void assert_converged(void)
+{
+	const int fams[2] = { AF_INET, AF_INET6 };
+
+	tick_both(HS_OLD_INBOUND_GRACE_MS + 1);
+	assert_int_equal(qn, 0);
+	for (int f = 0; f < 2; f++)
+		for (int i = 0; i < 2; i++) {
+			struct hs_peer_info me, other;
+			struct sa *o, *in;
+
+			hs_peer_info(nodes[i].e, nodes[i].peer, &me);
+			hs_peer_info(nodes[1 - i].e, nodes[1 - i].peer, &other);
+			assert_true(me.established);
+			assert_int_equal(count_sa(&nodes[i], MS_DIR_OUT, fams[f]), 1);
+			assert_int_equal(count_sa(&nodes[i], MS_DIR_IN, fams[f]), 1);
+			/* my outbound SPI is the peer's inbound SPI, with the same key */
+			assert_int_equal(me.out_spi[f], other.in_spi[f]);
+			o = find_sa(&nodes[i], MS_DIR_OUT, fams[f], me.out_spi[f]);
+			in = find_sa(&nodes[1 - i], MS_DIR_IN, fams[f], other.in_spi[f]);
+			assert_non_null(o);
+			assert_non_null(in);
+			assert_memory_equal(o->key, in->key, 36);
+		}
+}
+
+static void test_basic(void **state)
+{
+	(void)state;
+	initiate(0);
+	pump(KEEP);	/* INIT -> RESP -> CONFIRM */
+	assert_converged();
+	assert_int_equal(nodes[0].ups, 1);
+	assert_int_equal(nodes[1].ups, 1);
+}
+
+static void test_higher_name_initiates(void **state)
+{
+	(void)state;
+	initiate(1);
+	pump(KEEP);
+	assert_converged();
+}
+
+static void test_simultaneous(void **state)
+{
+	struct hs_peer_info ia, ib;
+
+	(void)state;
+	initiate(0);
+	initiate(1);
+	pump(KEEP);
+	assert_converged();
+	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
+	hs_peer_info(nodes[1].e, nodes[1].peer, &ib);
+	assert_int_equal(ia.handshakes, 1);	/* exactly one handshake won */
+	assert_int_equal(ib.handshakes, 1);
+	assert_int_equal(ib.drops[HS_DROP_SIMULTANEOUS] + ia.drops[HS_DROP_SIMULTANEOUS], 1);
+}
+
+static void test_lost_init(void **state)
+{
+	(void)state;
+	initiate(0);
+	pump(DROP_ALL);
+	tick_both(HS_RETX_FIRST_MS * 2);	/* retransmission */
+	assert_int_equal(qn, 1);
+	pump(KEEP);
+	assert_converged();
+}
+
+static void test_lost_resp(void **state)
+{
+	(void)state;
+	initiate(0);
+	deliver_one(0);		/* B gets INIT, queues RESP at q[1] */
+	qn = 0;			/* RESP lost */
+	tick_both(HS_RETX_FIRST_MS * 2);	/* A retransmits INIT, and B its RESP */
+	pump(KEEP);
+	assert_converged();
+	assert_int_equal(nodes[1].ups, 1);
+}
+
+static void test_lost_confirm(void **state)
+{
+	(void)state;
+	initiate(0);
+	deliver_one(0);		/* RESP queued at 1 */
+	deliver_one(1);		/* A established, CONFIRM queued at 2 */
+	qn = 0;			/* CONFIRM lost */
+	assert_int_equal(nodes[0].ups, 1);
+	assert_int_equal(nodes[1].ups, 0);
+	tick_both(HS_RETX_FIRST_MS * 2);	/* B retransmits RESP; A answers with the same CONFIRM */
+	pump(KEEP);
+	assert_converged();
+	assert_int_equal(nodes[0].ups, 1);	/* no second handshake */
+}
+
+static void test_duplicates(void **state)
+{
+	(void)state;
+	initiate(0);
+	initiate(1);
+	pump(DUP_ALL);
+	assert_converged();
+}
+
+static void test_responder_gives_up(void **state)
+{
+	(void)state;
+	initiate(0);
+	deliver_one(0);
+	qn = 0;
+	hs_engine_free(nodes[0].e);	/* the initiator vanishes */
+	nodes[0].e = hs_engine_new("m", "a", MS_CIPHER_AES_GCM_256, secret, alloc_spi, &nodes[0]);
+	nodes[0].peer = hs_peer_add(nodes[0].e, "b", 3);
+	for (int i = 0; i < 12; i++) {
+		now_ms += HS_RETX_MAX_MS;
+		hs_tick(nodes[1].e, now_ms, &out);
+		run_actions(1);
+	}
+	/* B's unconfirmed inbound SAs are gone again */
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET), 0);
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET6), 0);
+}
+
+static void test_replay_and_reorder(void **state)
+{
+	struct pkt old[3];
+	int peer;
+
+	(void)state;
+	initiate(0);
+	deliver_one(0);
+	deliver_one(1);
+	deliver_one(2);
+	memcpy(old, q, sizeof(old));	/* INIT, RESP, CONFIRM as sent */
+	qn = 0;
+	assert_converged();
+	/* Later, the same messages again: nothing changes, nothing is installed. */
+	assert_int_equal(hs_input(nodes[1].e, old[0].buf, old[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_REPLAY);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(hs_input(nodes[1].e, old[2].buf, old[2].len, now_ms, wall_ns, &out, &peer), HS_DROP_UNEXPECTED);
+	assert_int_equal(out.n, 0);
+	/* A replayed RESP only makes A repeat its CONFIRM, which B ignores. */
+	hs_input(nodes[0].e, old[1].buf, old[1].len, now_ms, wall_ns, &out, &peer);
+	run_actions(0);
+	pump(KEEP);
+	assert_converged();
+	assert_int_equal(nodes[0].ups + nodes[1].ups, 2);
+}
+
+static void test_stale_init_after_restart(void **state)
+{
+	struct pkt old;
+	int peer;
+
+	(void)state;
+	initiate(0);
+	old = q[0];
+	pump(KEEP);
+	/* B restarts (forgets the last timestamp) and sees the INIT again 11 minutes later. */
+	make_node(1, "b", "a", secret, "m", 3);
+	wall_ns += 660ull * 1000000000ull;
+	assert_int_equal(hs_input(nodes[1].e, old.buf, old.len, now_ms, wall_ns, &out, &peer), HS_DROP_REPLAY);
+	assert_int_equal(out.n, 0);
+}
+
+static void test_peer_restart_fresh_keys(void **state)
+{
+	struct hs_peer_info before, after;
+
+	(void)state;
+	initiate(0);
+	pump(KEEP);
+	assert_converged();
+	hs_peer_info(nodes[0].e, nodes[0].peer, &before);
+	/* B's agent restarts with no memory; its fresh handshake replaces the pair's SAs. */
+	make_node(1, "b", "a", secret, "m", 3);
+	initiate(1);
+	pump(KEEP);
+	hs_peer_info(nodes[0].e, nodes[0].peer, &after);
+	assert_int_not_equal(before.in_spi[0], after.in_spi[0]);
+	assert_int_not_equal(before.out_spi[0], after.out_spi[0]);
+	/* A keeps its old inbound SAs for the grace period, then deletes them. */
+	assert_int_equal(count_sa(&nodes[0], MS_DIR_IN, AF_INET), 2);
+	assert_converged();
+	assert_int_equal(after.handshakes, 2);
+}
+
+static void test_rekey_is_fresh(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		initiate(i % 2);
+		pump(KEEP);
+		tick_both(1000);
+	}
+	assert_converged();	/* run_actions failed already if any key repeated */
+	assert_int_equal(nodes[0].n_seen + nodes[1].n_seen, 5 * 2 * 4);	/* 5 handshakes, 2 nodes, 2 families x 2 directions */
+}
+
+static void test_wrong_secret_and_mesh(void **state)
+{
+	int peer;
+
+	(void)state;
+	make_node(1, "b", "a", other_secret, "m", 3);
+	initiate(1);
+	assert_int_equal(hs_input(nodes[0].e, q[0].buf, q[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_BAD_MAC);
+	assert_int_equal(out.n, 0);
+	qn = 0;
+	make_node(1, "b", "a", secret, "other-mesh", 3);
+	initiate(1);
+	assert_int_equal(hs_input(nodes[0].e, q[0].buf, q[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_BAD_MAC);
+	assert_int_equal(out.n, 0);
+}
+
+static void test_malformed(void **state)
+{
+	uint8_t big[MS_WIRE_MAX + 1], buf[MS_WIRE_MAX];
+	size_t len;
+	int peer;
+
+	(void)state;
+	initiate(1);
+	len = q[0].len;
+	memcpy(buf, q[0].buf, len);
+	for (size_t cut = 0; cut < len; cut++)
+		assert_int_equal(hs_input(nodes[0].e, buf, cut, now_ms, wall_ns, &out, &peer), HS_DROP_MALFORMED);
+	memset(big, 0, sizeof(big));
+	memcpy(big, buf, len);
+	assert_int_equal(hs_input(nodes[0].e, big, len + 1, now_ms, wall_ns, &out, &peer), HS_DROP_MALFORMED);
+	assert_int_equal(hs_input(nodes[0].e, big, sizeof(big), now_ms, wall_ns, &out, &peer), HS_DROP_MALFORMED);
+	buf[3] = 2;	/* another protocol version */
+	assert_int_equal(hs_input(nodes[0].e, buf, len, now_ms, wall_ns, &out, &peer), HS_DROP_MALFORMED);
+	buf[3] = 1;
+	for (size_t bit = 8 * 8; bit < len * 8; bit += 7) {	/* any flipped bit after the header */
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		assert_int_not_equal(hs_input(nodes[0].e, buf, len, now_ms, wall_ns, &out, &peer), HS_ACCEPTED);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	assert_int_equal(out.n, 0);
+	assert_int_equal(count_sa(&nodes[0], MS_DIR_IN, AF_INET), 0);
+	/* The intact message still works. */
+	assert_int_equal(hs_input(nodes[0].e, buf, len, now_ms, wall_ns, &out, &peer), HS_ACCEPTED);
+	run_actions(0);
+}
+
+static void test_not_for_us_and_unknown(void **state)
+{
+	int peer;
+
+	(void)state;
+	make_node(1, "b", "c", secret, "m", 3);	/* b talks to c */
+	initiate(1);
+	assert_int_equal(hs_input(nodes[0].e, q[0].buf, q[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_NOT_FOR_US);
+	qn = 0;
+	make_node(1, "z", "a", secret, "m", 3);	/* z is not in a's peers */
+	initiate(1);
+	assert_int_equal(hs_input(nodes[0].e, q[0].buf, q[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_UNKNOWN_PEER);
+	assert_int_equal(hs_engine_drops(nodes[0].e)[HS_DROP_UNKNOWN_PEER], 1);
+}
+
+static void test_single_family(void **state)
+{
+	(void)state;
+	make_node(0, "a", "b", secret, "m", HS_FAM_V6);
+	make_node(1, "b", "a", secret, "m", HS_FAM_V6);
+	initiate(0);
+	pump(KEEP);
+	tick_both(HS_OLD_INBOUND_GRACE_MS + 1);
+	assert_int_equal(count_sa(&nodes[0], MS_DIR_OUT, AF_INET), 0);
+	assert_int_equal(count_sa(&nodes[0], MS_DIR_OUT, AF_INET6), 1);
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET6), 1);
+}
+
+static void test_remove_peer_deletes_all(void **state)
+{
+	(void)state;
+	initiate(0);
+	pump(KEEP);
+	make_node(1, "b", "a", secret, "m", 3);
+	initiate(1);
+	pump(KEEP);	/* a now has old inbound SAs in grace too */
+	hs_peer_remove(nodes[0].e, nodes[0].peer, &out);
+	run_actions(0);
+	for (int i = 0; i < MAX_SA; i++)
+		assert_false(nodes[0].sa[i].used);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_basic), T(test_higher_name_initiates), T(test_simultaneous), T(test_lost_init),
+		T(test_lost_resp), T(test_lost_confirm), T(test_duplicates), T(test_responder_gives_up),
+		T(test_replay_and_reorder), T(test_stale_init_after_restart), T(test_peer_restart_fresh_keys),
+		T(test_rekey_is_fresh), T(test_wrong_secret_and_mesh), T(test_malformed),
+		T(test_not_for_us_and_unknown), T(test_single_family), T(test_remove_peer_deletes_all),
+	};
+
+	return cmocka_run_group_tests_name("handshake", tests, NULL, NULL);
+}
