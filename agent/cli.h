@@ -4,6 +4,7 @@
 
 int cmd_check_main(int argc, char **argv);
 int cmd_keygen_main(int argc, char **argv);
+int cmd_down_main(int argc, char **argv);
 
 /* True if argv has -h or --help; subcommands print their usage then. */
 int cli_wants_help(int argc, char **argv);

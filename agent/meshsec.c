@@ -19,6 +19,7 @@ static const struct {
 } commands[] = {
 	{ "check", cmd_check_main, "validate the inventory and secret and show what this node would install" },
 	{ "keygen", cmd_keygen_main, "print a new mesh secret (32 random bytes, base64)" },
+	{ "down", cmd_down_main, "remove every SA and policy meshsec installed (stop meshsecd first)" },
 };
 
 static void usage(FILE *f)

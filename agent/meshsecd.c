@@ -14,11 +14,14 @@
 
 #include "conf.h"
 #include "log.h"
+#include "mesh.h"
+#include "watch.h"
 
 struct agent {
 	struct event_base *base;
 	struct conf_paths paths;
-	struct conf conf;
+	struct mesh mesh;
+	struct watch *watch;
 };
 
 static void usage(FILE *f)
@@ -29,22 +32,14 @@ static void usage(FILE *f)
 		MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, MS_DEFAULT_SOCKET);
 }
 
-/* Reload: build a whole new model first; the running one is replaced only if that succeeds. */
-static void agent_reload(struct agent *a)
+/* Reload: the mesh builds the new model whole; on any error the running one stays. */
+static void agent_reload(void *arg)
 {
-	struct ms_inventory *inv;
+	struct agent *a = arg;
 	struct ms_error err;
-	char found_by[96];
-	size_t self;
 
-	if (conf_load_inventory(&a->paths, &inv, &self, found_by, sizeof(found_by), &err) < 0) {
-		log_warnx("reload refused, keeping the running inventory: %s", err.msg);
-		return;
-	}
-	ms_inventory_free(a->conf.inv);
-	a->conf.inv = inv;
-	a->conf.self = self;
-	log_info("reloaded %s: %zu nodes", a->paths.inventory, inv->n_nodes);
+	if (mesh_reload(&a->mesh, &err) < 0)
+		log_warnx("reload refused, the running mesh is unchanged: %s", err.msg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -53,6 +48,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
+		log_info("SIGHUP: reloading %s", a->paths.inventory);
 		agent_reload(a);
 		return;
 	}
@@ -69,9 +65,10 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
 	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL } };
+	struct conf conf;
 	struct event *sigs[3];
 	const int signums[3] = { SIGHUP, SIGINT, SIGTERM };
-	int opt, foreground = 0, level = LOG_LVL_INFO;
+	int opt, foreground = 0, level = LOG_LVL_INFO, rc = 0;
 	struct ms_error err;
 
 	while ((opt = getopt_long(argc, argv, "i:s:n:S:fl:h", opts, NULL)) != -1) {
@@ -96,26 +93,37 @@ int main(int argc, char **argv)
 		log_error("libsodium failed to initialise");
 		return 1;
 	}
-	if (conf_load(&a.paths, &a.conf, &err) < 0) {
+	if (conf_load(&a.paths, &conf, &err) < 0) {
 		log_error("not starting: %s", err.msg);
 		return 1;
 	}
-	log_info("mesh %s: this node is %s (%s), %zu peers", a.conf.inv->mesh_name,
-		 a.conf.inv->nodes[a.conf.self].name, a.conf.found_by, a.conf.inv->n_nodes - 1);
+	log_info("mesh %s: this node is %s (%s), %zu peers, cipher %s, port %u", conf.inv->mesh_name,
+		 conf.inv->nodes[conf.self].name, conf.found_by, conf.inv->n_nodes - 1,
+		 ms_cipher_name(conf.inv->cipher), conf.inv->port);
 	a.base = event_base_new();
 	if (!a.base) {
 		log_error("cannot create the event loop");
-		conf_free(&a.conf);
+		conf_free(&conf);
 		return 1;
 	}
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(a.base, signums[i], on_signal, &a);
 		event_add(sigs[i], NULL);
 	}
+	if (mesh_start(&a.mesh, a.base, &conf, &a.paths, &err) < 0) {
+		log_error("not starting: %s", err.msg);
+		rc = 1;
+		goto out;
+	}
+	if (watch_open(a.base, a.paths.inventory, agent_reload, &a, &a.watch, &err) < 0)
+		log_warnx("%s", err.msg);
 	event_base_dispatch(a.base);
+out:
+	watch_close(a.watch);
+	mesh_stop(&a.mesh);
+	conf_free(&conf);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(a.base);
-	conf_free(&a.conf);
-	return 0;
+	return rc;
 }

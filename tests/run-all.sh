@@ -40,7 +40,14 @@ else
 fi
 
 log "real-kernel scenarios (User-Mode Linux)"
-tests/kernel/run.sh --builddir "$b" | tee "$b/kernel.log"
+# ASan cannot map its shadow memory in UML's smaller address space, so the guest runs a plain
+# -O2 -g build of the same tree (-Werror as well).
+k=$top/build-kernel
+mkdir -p "$k"
+if ! ( cd "$k" && { [ -f Makefile ] || "$top/configure" >configure.log 2>&1; } && make -j"$(nproc)" >make.log 2>&1 ); then
+	tail -n 40 "$k/make.log"; tally 0 1
+fi
+tests/kernel/run.sh --builddir "$k" | tee "$b/kernel.log"
 kp=$(sed -n 's/^kernel scenarios: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$b/kernel.log")
 kf=$(sed -n 's/^kernel scenarios: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$b/kernel.log")
 [ -n "$kp" ] || { kp=0; kf=1; }

@@ -67,6 +67,8 @@ static inline int ms_is_our_reqid(uint32_t reqid)
 	return reqid >= MS_REQID_MIN && reqid <= MS_REQID_MAX;
 }
 
+#define MS_CIPHER_KEY_MAX 36
+
 /* Inventory spelling of a cipher ("aes-gcm-256"). */
 const char *ms_cipher_name(enum ms_cipher c);
 /* Kernel AEAD algorithm name ("rfc4106(gcm(aes))"). */

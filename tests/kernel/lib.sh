@@ -93,8 +93,9 @@ capture_count() {
 }
 
 # Packets between two member addresses that are neither ESP nor the agents' UDP port.
+# ICMP port-unreachable (type 3 code 3) answers the agents' UDP to a node whose agent is not up.
 cleartext_between() {
-	capture_count "host $1 and host $2 and not esp and not (udp port ${MESH_PORT:-4801})"
+	capture_count "ip and host $1 and host $2 and not esp and not (udp port ${MESH_PORT:-4801}) and not (icmp[0] = 3 and icmp[1] = 3)"
 }
 
 finish() {
@@ -107,4 +108,109 @@ finish() {
 	else
 		echo "FAIL: $N_FAILED of $total checks failed" >"$RESULTS/result"
 	fi
+}
+
+# ---- meshsec agents -------------------------------------------------------------------------
+MESHSECD=$BUILDDIR/meshsecd
+MESHSEC=$BUILDDIR/meshsec
+INV=$RESULTS/inventory.json
+KEY=$RESULTS/mesh.key
+
+# write_inventory N [v4|v6|dual] [FIRST]: nodes FIRST..N (default 1) into $INV, atomically.
+write_inventory() {
+	local n=$1 fam=${2:-v4} first=${3:-1} i sep="" addrs
+	{
+		printf '{"version": 1, "mesh": {"name": "kt", "port": %s}, "nodes": [' "${MESH_PORT:-4801}"
+		for i in $(seq "$first" "$n"); do
+			case $fam in
+			v4) addrs="\"$(node4 "$i")\"" ;;
+			v6) addrs="\"$(node6 "$i")\"" ;;
+			dual) addrs="\"$(node4 "$i")\", \"$(node6 "$i")\"" ;;
+			esac
+			printf '%s\n  {"name": "n%s", "addresses": [%s]}' "$sep" "$i" "$addrs"
+			sep=","
+		done
+		printf '\n]}\n'
+	} >"$INV.tmp" && mv "$INV.tmp" "$INV"
+}
+
+make_secret() { (umask 077; "$MESHSEC" keygen >"$KEY"); }
+
+# agent_start I: meshsecd in node I's namespace, same files and command line on every node.
+agent_start() {
+	ip netns exec "n$1" "$MESHSECD" --foreground --log-level debug --inventory "$INV" --secret "$KEY" \
+		>>"$RESULTS/n$1.log" 2>&1 &
+	echo $! >"$RESULTS/n$1.pid"
+}
+agent_kill() { kill -"${2:-KILL}" "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; wait "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; }
+agent_alive() { kill -0 "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; }
+
+sa_count() { ip -n "n$1" xfrm state | grep -c '^src'; }
+# meshsec's policies (priority 1000), not the sockets' bypass policies.
+sp_count() { ip -n "n$1" xfrm policy list priority 1000 | grep -c '^src'; }
+
+# wait_until TIMEOUT_S COMMAND...: polls every 0.1 s; returns 1 on time-out.
+wait_until() {
+	local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# All nodes 1..N have one SA per direction and family with every other node (and no more).
+mesh_complete() {
+	local n=$1 per=${2:-2} i
+	for i in $(seq 1 "$n"); do
+		[ "$(sa_count "$i")" -eq $(( (n - 1) * per )) ] || return 1
+	done
+}
+
+# SPI and key-material-free view of a node's SAs: "src dst spi" lines, sorted.
+sa_spis() { ip -n "n$1" xfrm state | awk '/^src/ {s=$2; d=$4} /proto esp spi/ {print s, d, $4}' | sort; }
+
+# Counter of packets through an SA (by SPI) on node I.
+sa_packets() {
+	ip -n "n$1" -s xfrm state | awk -v spi="$2" '/proto esp spi/ {cur=($4==spi)} cur && /\(packets\)/ {gsub(/.*\(bytes\), /, ""); gsub(/\(packets\).*/, ""); print; exit}'
+}
+
+# ping_pairs N [-6]: every ordered pair of nodes pings once; failures are checks.
+ping_pairs() {
+	local n=$1 fam=${2:-} i j addr
+	for i in $(seq 1 "$n"); do
+		for j in $(seq 1 "$n"); do
+			[ "$i" = "$j" ] && continue
+			if [ "$fam" = -6 ]; then addr=$(node6 "$j"); else addr=$(node4 "$j"); fi
+			check "n$i pings n$j ${fam:+(IPv6)}" in_node "$i" ping $fam -c1 -W2 "$addr"
+		done
+	done
+}
+
+# Cleartext between any two members of 1..N in the capture (ESP and the agents' UDP excluded).
+cleartext_members() {
+	local n=$1 total=0 i j c
+	for i in $(seq 1 "$n"); do
+		for j in $(seq $((i + 1)) "$n"); do
+			c=$(cleartext_between "$(node4 "$i")" "$(node4 "$j")")
+			total=$((total + c))
+			c=$(capture_count "ip6 and host $(node6 "$i") and host $(node6 "$j") and not esp and not (udp port ${MESH_PORT:-4801}) and not icmp6[0] >= 133")
+			total=$((total + c))
+		done
+	done
+	echo "$total"
+}
+
+# Stops every agent still running, so finish sees their logs complete.
+agents_stop_all() {
+	local f
+	for f in "$RESULTS"/n*.pid; do
+		[ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null
+	done
+	sleep 0.5
+}
+
+# Checks agent logs for sanitizer reports (the suite builds the agent with ASan+UBSan).
+check_sanitizers() {
+	check "no sanitizer report in the agents' logs" sh -c "! grep -lE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' $RESULTS/n*.log"
 }

@@ -1,0 +1,67 @@
+/*
+ * The running mesh: the model, the handshake engine, the kernel and the UDP sockets, glued
+ * together on the event loop.  Start reconciles the kernel with the plan; reload swaps in a
+ * new inventory and applies only the difference; stop leaves kernel state in place.
+ */
+#ifndef MESHSEC_MESH_H
+#define MESHSEC_MESH_H
+
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "meshsec/error.h"
+#include "meshsec/handshake.h"
+#include "meshsec/ratelimit.h"
+#include "conf.h"
+#include "xfrm_nl.h"
+
+struct apeer {
+	bool used;
+	char name[MS_NAME_MAX + 1];
+	struct ms_addr v4, v6;		/* as in the inventory */
+	uint32_t reqid;
+	uint64_t rx, tx;		/* handshake datagrams */
+};
+
+/* An SA found at start-up: kept until its peer has fresh keys, then retired. */
+struct stale_sa {
+	struct ms_addr dst;
+	uint32_t spi, reqid;
+	bool inbound;
+	uint64_t deadline_ms;	/* 0: waiting for the peer's handshake */
+};
+
+struct mesh_stats {
+	uint64_t rx, tx, tx_errors, rate_limited, spoofed, kernel_errors;
+	uint64_t drops[HS_VERDICT_COUNT];
+};
+
+struct mesh {
+	struct event_base *base;
+	struct conf_paths paths;
+	struct conf conf;
+	struct xnl *xnl;
+	struct hs_engine *hs;
+	struct hs_out *out;		/* sodium_malloc: actions carry keys */
+	int fd[2];			/* IPv4, IPv6; -1 when this node has no such address */
+	struct event *ev[2], *tick;
+	struct apeer *peers;		/* indexed by engine peer id */
+	size_t cap_peers;
+	struct ms_sp *sps;		/* the SPs installed for the current model */
+	size_t n_sps;
+	struct stale_sa *stale;
+	size_t n_stale;
+	struct ratelimit *rl;
+	struct mesh_stats st;
+};
+
+/* Takes ownership of conf.  On failure nothing is left running (kernel SPs may remain: fail closed). */
+int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const struct conf_paths *paths,
+	       struct ms_error *err);
+/* Re-reads the inventory (and checks the secret); on error the running mesh is unchanged. */
+int mesh_reload(struct mesh *m, struct ms_error *err);
+void mesh_stop(struct mesh *m);
+
+uint64_t mesh_now_ms(void);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * Reload: parse the new inventory whole, then apply only what changed.  Pairs whose two nodes
+ * are unchanged are not touched: no handshake, no kernel request.  Anything wrong with the new
+ * files leaves the running mesh exactly as it was.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshsec/inventory.h"
+#include "meshsec/plan.h"
+#include "log.h"
+#include "mesh_internal.h"
+
+static int sp_cmp(const void *a, const void *b)
+{
+	const struct ms_sp *x = a, *y = b;
+	int c;
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	if (x->src.family != y->src.family)
+		return x->src.family < y->src.family ? -1 : 1;
+	if ((c = memcmp(x->src.u.raw, y->src.u.raw, 16)) != 0)
+		return c;
+	return memcmp(x->dst.u.raw, y->dst.u.raw, 16);
+}
+
+size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, struct ms_sp *want, size_t n_want)
+{
+	size_t i = 0, j = 0, removed = 0;
+
+	if (n_have > 1)
+		qsort(have, n_have, sizeof(*have), sp_cmp);
+	if (n_want > 1)
+		qsort(want, n_want, sizeof(*want), sp_cmp);
+	while (i < n_have || j < n_want) {
+		int c = i == n_have ? 1 : j == n_want ? -1 : sp_cmp(&have[i], &want[j]);
+
+		if (c < 0) {
+			xnl_sp_del(m->xnl, &have[i++]);
+			removed++;
+		} else if (c > 0) {
+			xnl_sp_put(m->xnl, &want[j++]);
+		} else {
+			if (have[i].reqid != want[j].reqid || have[i].priority != want[j].priority)
+				xnl_sp_put(m->xnl, &want[j]);
+			i++, j++;
+		}
+	}
+	return removed;
+}
+
+static bool same_addrs(const struct apeer *p, const struct ms_node *n)
+{
+	return p->v4.family == n->v4.family && p->v6.family == n->v6.family &&
+	       (!p->v4.family || ms_addr_equal(&p->v4, &n->v4)) && (!p->v6.family || ms_addr_equal(&p->v6, &n->v6));
+}
+
+static bool same_node(const struct ms_node *a, const struct ms_node *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->v4.family == b->v4.family && a->v6.family == b->v6.family &&
+	       (!a->v4.family || ms_addr_equal(&a->v4, &b->v4)) && (!a->v6.family || ms_addr_equal(&a->v6, &b->v6));
+}
+
+/* What a reload cannot change in place (every pair's keys or sockets depend on it). */
+static int check_invariants(const struct mesh *m, const struct ms_inventory *inv, size_t self, struct ms_error *err)
+{
+	const struct ms_inventory *old = m->conf.inv;
+	struct ms_secret *s;
+	int rc;
+
+	if (strcmp(inv->mesh_name, old->mesh_name) != 0 || inv->port != old->port || inv->cipher != old->cipher)
+		return ms_error_set(err, EINVAL, "%s: mesh.name, mesh.port or mesh.cipher changed; every pair depends on them: restart meshsecd on every node to apply",
+				    m->paths.inventory);
+	if (!same_node(&inv->nodes[self], &old->nodes[m->conf.self]))
+		return ms_error_set(err, EINVAL, "%s: this node's own name or addresses changed: restart meshsecd to apply", m->paths.inventory);
+	if ((rc = ms_secret_load(m->paths.secret, &s, err)) < 0)
+		return ms_error_prefix(err, rc, "the mesh secret is no longer usable (the running mesh keeps its copy)");
+	rc = sodium_memcmp(s->key, m->conf.secret->key, MS_SECRET_LEN);
+	ms_secret_free(s);
+	if (rc != 0)
+		return ms_error_set(err, EINVAL, "%s: the mesh secret changed; restart meshsecd on every node to re-key with it",
+				    m->paths.secret);
+	return 0;
+}
+
+int mesh_reload(struct mesh *m, struct ms_error *err)
+{
+	struct ms_inventory *inv;
+	struct ms_sp *sps = NULL;
+	size_t self, n_sps = 0, removed_sps, added = 0, removed = 0;
+	char found_by[96];
+	int rc;
+
+	if ((rc = conf_load_inventory(&m->paths, &inv, &self, found_by, sizeof(found_by), err)) < 0)
+		return rc;
+	if ((rc = check_invariants(m, inv, self, err)) < 0 || (rc = ms_plan_policies(inv, self, &sps, &n_sps, err)) < 0) {
+		ms_inventory_free(inv);
+		return rc;
+	}
+	/* Policies first: a new member's traffic is protected (or dropped) before its handshake. */
+	removed_sps = mesh_sync_policies(m, m->sps, m->n_sps, sps, n_sps);
+	free(m->sps);
+	m->sps = sps;
+	m->n_sps = n_sps;
+	mesh_commit(m);
+	ms_inventory_free(m->conf.inv);
+	m->conf.inv = inv;
+	m->conf.self = self;
+	for (size_t id = 0; id < m->cap_peers; id++) {
+		int i;
+
+		if (!m->peers[id].used)
+			continue;
+		i = ms_inventory_find(inv, m->peers[id].name);
+		if (i < 0 || !same_addrs(&m->peers[id], &inv->nodes[i])) {
+			log_info("peer %s: %s", m->peers[id].name, i < 0 ? "removed from the inventory" : "addresses changed");
+			mesh_peer_remove(m, (int)id);
+			removed++;
+		}
+	}
+	for (size_t i = 0; i < inv->n_nodes; i++) {
+		if (i == self || hs_peer_find(m->hs, inv->nodes[i].name) >= 0 || !mesh_shared_families(m, &inv->nodes[i]))
+			continue;
+		if ((rc = mesh_peer_add(m, &inv->nodes[i])) < 0) {
+			log_warnx("peer %s: cannot add: %s", inv->nodes[i].name, strerror(-rc));
+			continue;
+		}
+		log_info("peer %s: added", inv->nodes[i].name);
+		added++;
+	}
+	log_info("reloaded %s: %zu nodes, %zu peers added, %zu removed, %zu policies removed", m->paths.inventory,
+		 inv->n_nodes, added, removed, removed_sps);
+	return 0;
+}
