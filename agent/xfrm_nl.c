@@ -324,6 +324,19 @@ static const char *extack_text(const struct nlmsghdr *h)
 	return "";
 }
 
+/* One receive into x->rbuf; returns the byte count or -errno (EINTR retried). */
+static int recv_reply(struct xnl *x, const char *what, struct ms_error *err)
+{
+	for (;;) {
+		ssize_t n = recv(nl_socket_get_fd(x->sk), x->rbuf, RECV_BUF, 0);
+
+		if (n >= 0)
+			return (int)n;
+		if (errno != EINTR)
+			return ms_error_set(err, errno, "netlink: reading %s: %s", what, strerror(errno));
+	}
+}
+
 static struct req *find_req(struct xnl *x, uint32_t seq, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
@@ -338,15 +351,11 @@ static int read_acks(struct xnl *x, size_t from, size_t to, int *failed, struct 
 	size_t pending = to - from;
 
 	while (pending > 0) {
-		ssize_t n = recv(nl_socket_get_fd(x->sk), x->rbuf, RECV_BUF, 0);
 		struct nlmsghdr *h;
-		int len;
+		int len = recv_reply(x, "ACKs", err);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ms_error_set(err, errno, "netlink: reading ACKs: %s", strerror(errno));
-		len = (int)n;
+		if (len < 0)
+			return len;
 		for (h = (struct nlmsghdr *)x->rbuf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 			const struct nlmsgerr *e;
 			struct req *r;
@@ -428,15 +437,11 @@ int xnl_alloc_spi(struct xnl *x, const struct ms_addr *src, const struct ms_addr
 	}
 	nlmsg_free(msg);
 	for (;;) {
-		ssize_t n = recv(nl_socket_get_fd(x->sk), x->rbuf, RECV_BUF, 0);
 		struct nlmsghdr *h;
-		int len;
+		int len = recv_reply(x, "the ALLOCSPI reply", err);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ms_error_set(err, errno, "netlink: ALLOCSPI reply: %s", strerror(errno));
-		len = (int)n;
+		if (len < 0)
+			return len;
 		for (h = (struct nlmsghdr *)x->rbuf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != seq)
 				continue;
@@ -474,15 +479,11 @@ static int dump(struct xnl *x, int type, int (*fn)(void *ctx, const struct nlmsg
 	if (send(nl_socket_get_fd(x->sk), &req, req.nlmsg_len, 0) < 0)
 		return ms_error_set(err, errno, "netlink: dump request: %s", strerror(errno));
 	for (;;) {
-		ssize_t n = recv(nl_socket_get_fd(x->sk), x->rbuf, RECV_BUF, 0);
 		struct nlmsghdr *h;
-		int len;
+		int len = recv_reply(x, "a dump", err);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ms_error_set(err, errno, "netlink: reading a dump: %s", strerror(errno));
-		len = (int)n;
+		if (len < 0)
+			return len;
 		for (h = (struct nlmsghdr *)x->rbuf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != req.nlmsg_seq)
 				continue;
@@ -518,6 +519,22 @@ static void *vec_push(struct vec *v)
 	return memset((uint8_t *)v->v + v->n++ * v->size, 0, v->size);
 }
 
+/* Runs a dump whose callback appends elem_size records to a vector; *out is malloc'd. */
+static int dump_vec(struct xnl *x, int type, int (*fn)(void *ctx, const struct nlmsghdr *h), size_t elem_size,
+		    void **out, size_t *n, struct ms_error *err)
+{
+	struct vec v = { .size = elem_size };
+	int rc = dump(x, type, fn, &v, err);
+
+	if (rc < 0) {
+		free(v.v);
+		return rc;
+	}
+	*out = v.v;
+	*n = v.n;
+	return 0;
+}
+
 static int on_sp(void *ctx, const struct nlmsghdr *h)
 {
 	const struct xfrm_userpolicy_info *pol = NLMSG_DATA(h);
@@ -544,16 +561,7 @@ static int on_sp(void *ctx, const struct nlmsghdr *h)
 
 int xnl_dump_sp(struct xnl *x, struct ms_sp **out, size_t *n, struct ms_error *err)
 {
-	struct vec v = { .size = sizeof(struct ms_sp) };
-	int rc = dump(x, XFRM_MSG_GETPOLICY, on_sp, &v, err);
-
-	if (rc < 0) {
-		free(v.v);
-		return rc;
-	}
-	*out = v.v;
-	*n = v.n;
-	return 0;
+	return dump_vec(x, XFRM_MSG_GETPOLICY, on_sp, sizeof(**out), (void **)out, n, err);
 }
 
 static int on_sa(void *ctx, const struct nlmsghdr *h)
@@ -577,16 +585,7 @@ static int on_sa(void *ctx, const struct nlmsghdr *h)
 
 int xnl_dump_sa(struct xnl *x, struct xnl_sa **out, size_t *n, struct ms_error *err)
 {
-	struct vec v = { .size = sizeof(struct xnl_sa) };
-	int rc = dump(x, XFRM_MSG_GETSA, on_sa, &v, err);
-
-	if (rc < 0) {
-		free(v.v);
-		return rc;
-	}
-	*out = v.v;
-	*n = v.n;
-	return 0;
+	return dump_vec(x, XFRM_MSG_GETSA, on_sa, sizeof(**out), (void **)out, n, err);
 }
 
 int xnl_socket_bypass(int fd, int family, struct ms_error *err)

@@ -57,6 +57,12 @@ struct hs_engine {
 	uint64_t drops[HS_VERDICT_COUNT];
 };
 
+/* A handshake's intermediate secrets: on the stack only while one message is handled. */
+struct hs_temp {
+	uint8_t dh[32];
+	uint8_t i2r[2][MS_TRAFFIC_KEY_MAX], r2i[2][MS_TRAFFIC_KEY_MAX];
+};
+
 static const int fam_af[2] = { AF_INET, AF_INET6 };
 static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
 
@@ -282,17 +288,16 @@ void hs_initiate(struct hs_engine *e, int id, uint64_t now_ms, uint64_t wall_ns,
 }
 
 /* Both directions' keys for every shared family, from the DH result. */
-static void derive(struct hs_engine *e, int id, const uint8_t dh[32],
-		   uint8_t i2r[2][MS_TRAFFIC_KEY_MAX], uint8_t r2i[2][MS_TRAFFIC_KEY_MAX])
+static void derive(struct hs_engine *e, int id, struct hs_temp *t)
 {
 	struct hs_peer *p = &e->peers[id];
 
 	for (int f = 0; f < 2; f++) {
 		if (!(p->fams & (1u << f)))
 			continue;
-		ms_kdf_traffic_key(i2r[f], e->key_len, e->sec[id].pair_key, dh, p->eph_i, p->eph_r,
+		ms_kdf_traffic_key(t->i2r[f], e->key_len, e->sec[id].pair_key, t->dh, p->eph_i, p->eph_r,
 				   p->nonce_i, p->nonce_r, MS_KDIR_I2R, f == 0 ? 4 : 6);
-		ms_kdf_traffic_key(r2i[f], e->key_len, e->sec[id].pair_key, dh, p->eph_i, p->eph_r,
+		ms_kdf_traffic_key(t->r2i[f], e->key_len, e->sec[id].pair_key, t->dh, p->eph_i, p->eph_r,
 				   p->nonce_i, p->nonce_r, MS_KDIR_R2I, f == 0 ? 4 : 6);
 	}
 }
@@ -330,7 +335,7 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 {
 	struct hs_peer *p = &e->peers[id];
 	struct hs_secret *s = &e->sec[id];
-	uint8_t dh[32], i2r[2][MS_TRAFFIC_KEY_MAX], r2i[2][MS_TRAFFIC_KEY_MAX];
+	struct hs_temp t;
 	struct ms_msg r = { .type = MS_MSG_RESP };
 	enum hs_verdict v = HS_ACCEPTED;
 
@@ -350,11 +355,11 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 	randombytes_buf(s->eph_sk, 32);
 	crypto_scalarmult_base(p->eph_r, s->eph_sk);
 	randombytes_buf(p->nonce_r, MS_NONCE_LEN);
-	if (crypto_scalarmult(dh, s->eph_sk, p->eph_i) != 0) {
+	if (crypto_scalarmult(t.dh, s->eph_sk, p->eph_i) != 0) {
 		v = HS_DROP_FAILED;	/* low-order point */
 		goto wipe;
 	}
-	derive(e, id, dh, i2r, r2i);
+	derive(e, id, &t);
 	for (int f = 0; f < 2; f++) {
 		if (!(p->fams & (1u << f)))
 			continue;
@@ -364,8 +369,8 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 			v = HS_DROP_FAILED;
 			goto wipe;
 		}
-		emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_IN, f, p->pend_in[f], i2r[f], e->key_len);
-		memcpy(s->pend_out[f], r2i[f], e->key_len);
+		emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_IN, f, p->pend_in[f], t.i2r[f], e->key_len);
+		memcpy(s->pend_out[f], t.r2i[f], e->key_len);
 	}
 	snprintf(r.sender, sizeof(r.sender), "%s", e->self);
 	snprintf(r.receiver, sizeof(r.receiver), "%s", p->name);
@@ -381,10 +386,8 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 	p->next_ms = now_ms + backoff(0);
 	emit_send(out, id, p->sent, p->sent_len);
 wipe:
-	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));
-	sodium_memzero(dh, sizeof(dh));
-	sodium_memzero(i2r, sizeof(i2r));
-	sodium_memzero(r2i, sizeof(r2i));
+	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));	/* forward secrecy: gone as soon as used */
+	sodium_memzero(&t, sizeof(t));
 	return v;
 }
 
@@ -393,19 +396,19 @@ static enum hs_verdict on_resp(struct hs_engine *e, int id, const struct ms_msg 
 {
 	struct hs_peer *p = &e->peers[id];
 	struct hs_secret *s = &e->sec[id];
-	uint8_t dh[32], i2r[2][MS_TRAFFIC_KEY_MAX], r2i[2][MS_TRAFFIC_KEY_MAX];
+	struct hs_temp t;
 	struct ms_msg c = { .type = MS_MSG_CONFIRM };
 	uint32_t in[2] = { 0, 0 }, out_spi[2] = { 0, 0 };
 	enum hs_verdict v = HS_ACCEPTED;
 
 	memcpy(p->eph_r, m->eph, MS_EPH_LEN);
 	memcpy(p->nonce_r, m->nonce, MS_NONCE_LEN);
-	if (crypto_scalarmult(dh, s->eph_sk, p->eph_r) != 0) {
+	if (crypto_scalarmult(t.dh, s->eph_sk, p->eph_r) != 0) {
 		v = HS_DROP_FAILED;
 		goto wipe;
 	}
-	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));	/* forward secrecy: gone as soon as used */
-	derive(e, id, dh, i2r, r2i);
+	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));
+	derive(e, id, &t);
 	for (int f = 0; f < 2; f++) {
 		if (!(p->fams & (1u << f)) || !m->spi[f])
 			continue;
@@ -419,8 +422,8 @@ static enum hs_verdict on_resp(struct hs_engine *e, int id, const struct ms_msg 
 			v = HS_DROP_FAILED;
 			goto wipe;
 		}
-		emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_IN, f, in[f], r2i[f], e->key_len);
-		emit_out_add(e, id, f, m->spi[f], i2r[f], out);
+		emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_IN, f, in[f], t.r2i[f], e->key_len);
+		emit_out_add(e, id, f, m->spi[f], t.i2r[f], out);
 		out_spi[f] = m->spi[f];
 	}
 	snprintf(c.sender, sizeof(c.sender), "%s", e->self);
@@ -432,10 +435,8 @@ static enum hs_verdict on_resp(struct hs_engine *e, int id, const struct ms_msg 
 	established(e, id, in, out_spi, true, now_ms, out);
 	emit_send(out, id, p->sent, p->sent_len);
 wipe:
-	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));
-	sodium_memzero(dh, sizeof(dh));
-	sodium_memzero(i2r, sizeof(i2r));
-	sodium_memzero(r2i, sizeof(r2i));
+	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));	/* forward secrecy: gone as soon as used */
+	sodium_memzero(&t, sizeof(t));
 	return v;
 }
 
