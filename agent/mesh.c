@@ -74,7 +74,7 @@ static int alloc_spi(void *ctx, int id, int family, uint32_t *spi)
 	return rc;
 }
 
-void mesh_commit(struct mesh *m)
+bool mesh_commit(struct mesh *m)
 {
 	struct ms_error err;
 	int rc = xnl_commit(m->xnl, &err);
@@ -83,6 +83,7 @@ void mesh_commit(struct mesh *m)
 		m->st.kernel_errors += rc > 0 ? (uint64_t)rc : 1;
 		log_warnx("%s%s", err.msg, rc > 1 ? " (and more failures in the same batch)" : "");
 	}
+	return rc == 0;
 }
 
 static void send_to(struct mesh *m, int id, const uint8_t *buf, size_t len)
@@ -129,41 +130,72 @@ static void clear_stale_spi(struct mesh *m, const struct ms_addr *dst, uint32_t 
 		}
 }
 
+static bool in_set(const int *set, size_t n, int id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == id)
+			return true;
+	return false;
+}
+
+static void sa_add(struct mesh *m, const struct hs_action *a, const struct ms_addr *me, const struct ms_addr *them)
+{
+	struct xnl_sa sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.src = a->dir == MS_DIR_IN ? *them : *me;
+	sa.dst = a->dir == MS_DIR_IN ? *me : *them;
+	sa.spi = a->spi;
+	sa.reqid = m->peers[a->peer].reqid;
+	sa.cipher = m->conf.inv->cipher;
+	sa.key = a->key;
+	sa.larval = a->dir == MS_DIR_IN;
+	if (a->dir == MS_DIR_OUT)
+		clear_stale_spi(m, &sa.dst, sa.spi);
+	xnl_sa_add(m->xnl, &sa);
+}
+
+static void sa_del(struct mesh *m, const struct hs_action *a)
+{
+	const struct ms_addr *me = mesh_self_addr(m, a->family), *them = peer_addr(&m->peers[a->peer], a->family);
+
+	if (a->type == HS_ACT_SA_DEL && me && them)
+		xnl_sa_del(m->xnl, a->dir == MS_DIR_IN ? me : them, a->spi);
+}
+
+/*
+ * Kernel requests are committed before every send and before a pair is declared up.  If that
+ * commit fails, the peer's message is not sent (it would announce an SA that does not exist), the
+ * rest of its actions are skipped, and the engine is told, which deletes its SAs and backs off.
+ */
 void mesh_run_actions(struct mesh *m)
 {
 	struct hs_out *out = m->out;
 	uint64_t now = mesh_now_ms();
+	int failed[HS_MAX_ACTIONS];
+	size_t n_failed = 0;
 
 	for (size_t i = 0; i < out->n; i++) {
 		struct hs_action *a = &out->act[i];
 		struct apeer *p = &m->peers[a->peer];
 		const struct ms_addr *me = mesh_self_addr(m, a->family), *them = peer_addr(p, a->family);
-		struct xnl_sa sa;
 
+		if (a->type != HS_ACT_SA_DEL && in_set(failed, n_failed, a->peer))
+			continue;
+		if ((a->type == HS_ACT_SEND || a->type == HS_ACT_UP) && !mesh_commit(m)) {
+			failed[n_failed++] = a->peer;
+			continue;
+		}
 		switch (a->type) {
 		case HS_ACT_SEND:
-			/* Everything the message announces must be in the kernel before it leaves. */
-			mesh_commit(m);
 			send_to(m, a->peer, a->buf, a->len);
 			break;
 		case HS_ACT_SA_ADD:
-			if (!me || !them)
-				break;
-			memset(&sa, 0, sizeof(sa));
-			sa.src = a->dir == MS_DIR_IN ? *them : *me;
-			sa.dst = a->dir == MS_DIR_IN ? *me : *them;
-			sa.spi = a->spi;
-			sa.reqid = p->reqid;
-			sa.cipher = m->conf.inv->cipher;
-			sa.key = a->key;
-			sa.larval = a->dir == MS_DIR_IN;
-			if (a->dir == MS_DIR_OUT)
-				clear_stale_spi(m, &sa.dst, sa.spi);
-			xnl_sa_add(m->xnl, &sa);
+			if (me && them)
+				sa_add(m, a, me, them);
 			break;
 		case HS_ACT_SA_DEL:
-			if (me && them)
-				xnl_sa_del(m->xnl, a->dir == MS_DIR_IN ? me : them, a->spi);
+			sa_del(m, a);
 			break;
 		case HS_ACT_UP: {
 			struct hs_peer_info info;
@@ -179,6 +211,15 @@ void mesh_run_actions(struct mesh *m)
 	}
 	mesh_commit(m);
 	sodium_memzero(out, sizeof(*out));
+	for (size_t i = 0; i < n_failed; i++) {
+		log_warnx("peer %s: the kernel refused its SAs; they are removed and the handshake retried with backoff",
+			  m->peers[failed[i]].name);
+		hs_peer_fail(m->hs, failed[i], now, out);
+		for (size_t k = 0; k < out->n; k++)
+			sa_del(m, &out->act[k]);
+		mesh_commit(m);
+		sodium_memzero(out, sizeof(*out));
+	}
 }
 
 static void on_udp(evutil_socket_t fd, short what, void *arg)

@@ -63,5 +63,7 @@ int mesh_reload(struct mesh *m, struct ms_error *err);
 void mesh_stop(struct mesh *m);
 
 uint64_t mesh_now_ms(void);
+/* Logs the counters and every peer's state (SIGUSR1). */
+void mesh_log_stats(const struct mesh *m);
 
 #endif

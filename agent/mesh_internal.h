@@ -6,8 +6,8 @@
 
 const struct ms_addr *mesh_self_addr(const struct mesh *m, int family);
 unsigned mesh_shared_families(const struct mesh *m, const struct ms_node *peer);
-/* Sends the queued kernel requests, reads every ACK, logs and counts failures. */
-void mesh_commit(struct mesh *m);
+/* Sends the queued kernel requests, reads every ACK, logs and counts failures; false on any. */
+bool mesh_commit(struct mesh *m);
 /* Carries out m->out in order; commits kernel requests before any send. */
 void mesh_run_actions(struct mesh *m);
 /* Registers a peer with the engine, and starts a handshake with it; returns its id or -errno. */

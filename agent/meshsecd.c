@@ -52,6 +52,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		agent_reload(a);
 		return;
 	}
+	if (sig == SIGUSR1) {
+		mesh_log_stats(&a->mesh);
+		return;
+	}
 	log_info("signal %d: stopping; kernel state stays in place (meshsec down removes it)", (int)sig);
 	event_base_loopbreak(a->base);
 }
@@ -66,8 +70,8 @@ int main(int argc, char **argv)
 	};
 	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL } };
 	struct conf conf;
-	struct event *sigs[3];
-	const int signums[3] = { SIGHUP, SIGINT, SIGTERM };
+	struct event *sigs[4];
+	const int signums[4] = { SIGHUP, SIGINT, SIGTERM, SIGUSR1 };
 	int opt, foreground = 0, level = LOG_LVL_INFO, rc = 0;
 	struct ms_error err;
 
@@ -106,7 +110,7 @@ int main(int argc, char **argv)
 		conf_free(&conf);
 		return 1;
 	}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		sigs[i] = evsignal_new(a.base, signums[i], on_signal, &a);
 		event_add(sigs[i], NULL);
 	}
@@ -122,7 +126,7 @@ out:
 	watch_close(a.watch);
 	mesh_stop(&a.mesh);
 	conf_free(&conf);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	event_base_free(a.base);
 	return rc;

@@ -41,6 +41,8 @@ struct hs_peer {
 	uint32_t old_in[2];
 	uint64_t old_deadline;
 	uint64_t last_peer_ts;
+	unsigned fail_tries;		/* local failures in a row (kernel refused our SAs) */
+	uint64_t retry_ms;		/* no new handshake of ours before this */
 	uint64_t handshakes, drops[HS_VERDICT_COUNT];
 };
 
@@ -242,7 +244,8 @@ static void abort_pending(struct hs_engine *e, int id, struct hs_out *out)
 	p->st = p->up ? HS_ESTABLISHED : HS_IDLE;
 }
 
-void hs_peer_remove(struct hs_engine *e, int id, struct hs_out *out)
+/* Deletes every SA the engine holds for a peer and forgets them. */
+static void drop_all_sas(struct hs_engine *e, int id, struct hs_out *out)
 {
 	struct hs_peer *p = &e->peers[id];
 
@@ -255,8 +258,29 @@ void hs_peer_remove(struct hs_engine *e, int id, struct hs_out *out)
 		if (p->old_in[f])
 			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, f, p->old_in[f], NULL, 0);
 	}
+	memset(p->out_spi, 0, sizeof(p->out_spi));
+	memset(p->in_spi, 0, sizeof(p->in_spi));
+	memset(p->old_in, 0, sizeof(p->old_in));
+	p->old_deadline = 0;
+	p->up = false;
+	p->st = HS_IDLE;
+}
+
+void hs_peer_remove(struct hs_engine *e, int id, struct hs_out *out)
+{
+	drop_all_sas(e, id, out);
 	sodium_memzero(&e->sec[id], sizeof(e->sec[id]));
-	memset(p, 0, sizeof(*p));
+	memset(&e->peers[id], 0, sizeof(e->peers[id]));
+}
+
+void hs_peer_fail(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+
+	drop_all_sas(e, id, out);
+	p->drops[HS_DROP_FAILED]++;
+	p->fail_tries++;
+	p->retry_ms = now_ms + backoff(p->fail_tries);
 }
 
 void hs_initiate(struct hs_engine *e, int id, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out)
@@ -264,7 +288,7 @@ void hs_initiate(struct hs_engine *e, int id, uint64_t now_ms, uint64_t wall_ns,
 	struct hs_peer *p = &e->peers[id];
 	struct ms_msg m = { .type = MS_MSG_INIT };
 
-	if (p->st == HS_INIT_SENT || p->st == HS_RESP_SENT)
+	if (p->st == HS_INIT_SENT || p->st == HS_RESP_SENT || now_ms < p->retry_ms)
 		return;
 	/* Strictly increasing even if the wall clock is not, so a peer never sees a replay. */
 	e->last_own_ts = wall_ns > e->last_own_ts ? wall_ns : e->last_own_ts + 1;
@@ -325,6 +349,8 @@ static void established(struct hs_engine *e, int id, const uint32_t in[2], const
 	p->up_initiator = initiator;
 	p->up_hs_id = p->hs_id;
 	p->up_ms = now_ms;
+	p->fail_tries = 0;
+	p->retry_ms = 0;
 	p->handshakes++;
 	p->st = HS_ESTABLISHED;
 	push(out, id, HS_ACT_UP);

@@ -85,6 +85,12 @@ void hs_engine_free(struct hs_engine *e);
 int hs_peer_add(struct hs_engine *e, const char *name, unsigned families);
 /* Forgets a peer; emits SA_DEL for every SA the engine installed for it. */
 void hs_peer_remove(struct hs_engine *e, int peer, struct hs_out *out);
+/*
+ * The shell could not install what the last actions for this peer asked (the kernel refused an
+ * SA): every SA of the peer is deleted, the pair goes idle, and hs_initiate is refused until a
+ * backoff has passed, so a persistent kernel error does not spin.
+ */
+void hs_peer_fail(struct hs_engine *e, int peer, uint64_t now_ms, struct hs_out *out);
 int hs_peer_find(const struct hs_engine *e, const char *name);
 
 /* Starts a handshake unless one is under way. */

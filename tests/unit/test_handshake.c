@@ -495,6 +495,31 @@ static void test_remove_peer_deletes_all(void **state)
 		assert_false(nodes[0].sa[i].used);
 }
 
+/* The kernel refused a's SAs: all go, no new handshake before the backoff, then a fresh one. */
+static void test_kernel_failure_backs_off(void **state)
+{
+	struct hs_peer_info info;
+
+	(void)state;
+	initiate(0);
+	pump(KEEP);
+	hs_peer_fail(nodes[0].e, nodes[0].peer, now_ms, &out);
+	run_actions(0);
+	for (int i = 0; i < MAX_SA; i++)
+		assert_false(nodes[0].sa[i].used);
+	hs_peer_info(nodes[0].e, nodes[0].peer, &info);
+	assert_false(info.established);
+	assert_int_equal(info.state, HS_IDLE);
+	assert_int_equal(info.drops[HS_DROP_FAILED], 1);
+	initiate(0);
+	assert_int_equal(qn, 0);	/* backing off */
+	tick_both(HS_RETX_FIRST_MS * 2 * 5 / 4 + 1);	/* the first failure's backoff, at most */
+	initiate(0);
+	assert_int_equal(qn, 1);
+	pump(KEEP);
+	assert_converged();
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -504,6 +529,7 @@ int main(void)
 		T(test_replay_and_reorder), T(test_stale_init_after_restart), T(test_peer_restart_fresh_keys),
 		T(test_rekey_is_fresh), T(test_wrong_secret_and_mesh), T(test_malformed),
 		T(test_not_for_us_and_unknown), T(test_single_family), T(test_remove_peer_deletes_all),
+		T(test_kernel_failure_backs_off),
 	};
 
 	return cmocka_run_group_tests_name("handshake", tests, NULL, NULL);

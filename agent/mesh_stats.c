@@ -1,0 +1,43 @@
+/*
+ * The agent's counters, written to the log on SIGUSR1: what arrived, what was dropped and why,
+ * and each peer's handshake state.  (The control socket's status will serve the same numbers.)
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "log.h"
+#include "mesh.h"
+
+void mesh_log_stats(const struct mesh *m)
+{
+	const struct mesh_stats *s = &m->st;
+	char drops[512];
+	size_t off = 0;
+
+	for (int v = 1; v < HS_VERDICT_COUNT; v++) {
+		int n = snprintf(drops + off, sizeof(drops) - off, "%s%s %llu", v > 1 ? ", " : "",
+				 hs_verdict_name((enum hs_verdict)v), (unsigned long long)s->drops[v]);
+
+		if (n < 0 || (size_t)n >= sizeof(drops) - off)
+			break;
+		off += (size_t)n;
+	}
+	log_info("stats: datagrams rx %llu tx %llu (send errors %llu); accepted %llu; dropped: %s, "
+		 "rate-limited %llu, spoofed source %llu; kernel errors %llu",
+		 (unsigned long long)s->rx, (unsigned long long)s->tx, (unsigned long long)s->tx_errors,
+		 (unsigned long long)s->drops[HS_ACCEPTED], drops, (unsigned long long)s->rate_limited,
+		 (unsigned long long)s->spoofed, (unsigned long long)s->kernel_errors);
+	for (size_t i = 0; i < m->cap_peers; i++) {
+		struct hs_peer_info info;
+
+		if (!m->peers[i].used)
+			continue;
+		hs_peer_info(m->hs, (int)i, &info);
+		log_info("stats: peer %s %s (%s), handshakes %llu, out %#x/%#x in %#x/%#x, bad MAC %llu, replay %llu",
+			 info.name, info.established ? "up" : "down", hs_state_name(info.state),
+			 (unsigned long long)info.handshakes, info.out_spi[0], info.out_spi[1], info.in_spi[0],
+			 info.in_spi[1], (unsigned long long)info.drops[HS_DROP_BAD_MAC],
+			 (unsigned long long)info.drops[HS_DROP_REPLAY]);
+	}
+}
