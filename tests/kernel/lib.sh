@@ -168,12 +168,15 @@ mesh_complete() {
 }
 
 # SPI and key-material-free view of a node's SAs: "src dst spi" lines, sorted.
-sa_spis() { ip -n "n$1" xfrm state | awk '/^src/ {s=$2; d=$4} /proto esp spi/ {print s, d, $4}' | sort; }
+sa_spis() { ip -n "n$1" xfrm state | awk '/^src/ {s=$2; d=$4} /proto esp spi/ {split($4, f, "("); print s, d, f[1]}' | sort; }
 
-# Counter of packets through an SA (by SPI) on node I.
+# Counter of packets through an SA on node I, by SPI as sa_spis prints it.
 sa_packets() {
-	ip -n "n$1" -s xfrm state | awk -v spi="$2" '/proto esp spi/ {cur=($4==spi)} cur && /\(packets\)/ {gsub(/.*\(bytes\), /, ""); gsub(/\(packets\).*/, ""); print; exit}'
+	ip -n "n$1" -s xfrm state | awk -v spi="$2" '/proto esp spi/ {split($4, f, "("); cur=(f[1]==spi)}
+		cur && /\(bytes\), [0-9]+\(packets\)/ {sub(/.*\(bytes\), /, ""); sub(/\(packets\).*/, ""); print; exit}'
 }
+# The SPI of node I's SA from address A to address B.
+sa_spi() { sa_spis "$1" | awk -v a="$2" -v b="$3" '$1 == a && $2 == b {print $3; exit}'; }
 
 # ping_pairs N [-6]: every ordered pair of nodes pings once; failures are checks.
 ping_pairs() {
@@ -214,3 +217,22 @@ agents_stop_all() {
 check_sanitizers() {
 	check "no sanitizer report in the agents' logs" sh -c "! grep -lE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' $RESULTS/n*.log"
 }
+
+# ---- run-time helpers ----------------------------------------------------------------------
+INJECT=$BUILDDIR/tests/tools/ms-inject
+
+# agent_stat I NAME: a counter from the agent's SIGUSR1 stats line ("bad MAC", "replay", "spoofed
+# source", "rate-limited", "malformed", "unexpected", "accepted", "kernel errors").
+agent_stat() {
+	local before
+	before=$(grep -c 'stats: datagrams' "$RESULTS/n$1.log")
+	kill -USR1 "$(cat "$RESULTS/n$1.pid")"
+	wait_until 5 sh -c "[ \$(grep -c 'stats: datagrams' $RESULTS/n$1.log) -gt $before ]" || { echo "no stats"; return 1; }
+	grep 'stats: datagrams' "$RESULTS/n$1.log" | tail -n 1 | grep -o "$2 [0-9]*" | head -n 1 | awk '{print $NF}'
+}
+
+# Count of "up with fresh keys" log lines of node I (for peer P when given).
+ups() { grep -c "peer ${2:-[^ ]*}: up with fresh keys" "$RESULTS/n$1.log"; }
+
+# Node I's SAs (as sa_spis) now, compared with FILE, leaving out those that involve address A.
+same_spis_without() { sa_spis "$1" | grep -vwF "$3" | diff "$2" -; }
