@@ -235,4 +235,17 @@ agent_stat() {
 ups() { grep -c "peer ${2:-[^ ]*}: up with fresh keys" "$RESULTS/n$1.log"; }
 
 # Node I's SAs (as sa_spis) now, compared with FILE, leaving out those that involve address A.
-same_spis_without() { sa_spis "$1" | grep -vwF "$3" | diff "$2" -; }
+# (No process substitution: the guest has no /dev/fd.)
+same_spis_without() {
+	grep -vwF "$3" "$2" >"$2.without"
+	sa_spis "$1" | grep -vwF "$3" | diff "$2.without" -
+}
+
+# Node I's SAs as "src dst spi key" lines (key material: for comparisons in the results dir only).
+sa_keys() {
+	ip -n "n$1" xfrm state | awk '/^src/ {s=$2; d=$4} /proto esp spi/ {split($4, f, "("); spi=f[1]}
+		/aead/ {print s, d, spi, $3}' | sort
+}
+
+# ping_loss FILE: "lost/sent" from a ping -q summary.
+ping_loss() { awk '/packets transmitted/ {print $1 - $4 "/" $1}' "$1"; }
