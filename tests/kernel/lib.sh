@@ -146,6 +146,11 @@ agent_kill() { kill -"${2:-KILL}" "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; wait 
 agent_alive() { kill -0 "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; }
 
 sa_count() { ip -n "n$1" xfrm state | grep -c '^src'; }
+# SAs carrying meshsec's tag (reqid 0x6d730001-0x6d73ffff) on node I.
+tagged_sa_count() {
+	ip -n "n$1" xfrm state | awk '/proto esp spi/ {for (k = 1; k < NF; k++) if ($k == "reqid") {
+		split($(k + 1), f, "("); r = f[1] + 0; if (r >= 1836253185 && r <= 1836318719) c++ }} END {print c + 0}'
+}
 # meshsec's policies (priority 1000), not the sockets' bypass policies.
 sp_count() { ip -n "n$1" xfrm policy list priority 1000 | grep -c '^src'; }
 
