@@ -57,9 +57,14 @@ static void print_text(const struct conf_paths *p, const struct conf *c, const s
 		printf("warning    %zu peers share no address family with this node and cannot be protected\n", unreachable);
 	printf("policies   %zu (ESP required, transport mode, priority %u, tag reqid %#x-%#x)\n", n_sps,
 	       MS_SP_PRIORITY, MS_REQID_MIN, MS_REQID_MAX);
-	for (size_t i = 0; i < n_sps; i++)
-		printf("  %-3s %-39s -> %-39s reqid %#x\n", sps[i].dir == MS_DIR_OUT ? "out" : "in",
-		       ms_addr_format(&sps[i].src, s, sizeof(s)), ms_addr_format(&sps[i].dst, d, sizeof(d)), sps[i].reqid);
+	for (size_t i = 0; i < n_sps; i++) {
+		if (sps[i].icmp6_type)
+			printf("  %-3s ICMPv6 type %u (neighbour discovery) passes before any SA exists, priority %u, reqid %#x\n",
+			       sps[i].dir == MS_DIR_OUT ? "out" : "in", sps[i].icmp6_type, sps[i].priority, sps[i].reqid);
+		else
+			printf("  %-3s %-39s -> %-39s reqid %#x\n", sps[i].dir == MS_DIR_OUT ? "out" : "in",
+			       ms_addr_format(&sps[i].src, s, sizeof(s)), ms_addr_format(&sps[i].dst, d, sizeof(d)), sps[i].reqid);
+	}
 	printf("configuration OK\n");
 }
 
@@ -72,11 +77,19 @@ static void print_json(const struct conf_paths *p, const struct conf *c, const s
 	for (size_t i = 0; i < inv->n_nodes; i++)
 		if (i != c->self)
 			json_array_append_new(peers, json_string(inv->nodes[i].name));
-	for (size_t i = 0; i < n_sps; i++)
-		json_array_append_new(pols, json_pack("{s:s,s:s,s:s,s:I,s:I}", "dir", sps[i].dir == MS_DIR_OUT ? "out" : "in",
-						      "src", ms_addr_format(&sps[i].src, s, sizeof(s)),
-						      "dst", ms_addr_format(&sps[i].dst, d, sizeof(d)),
-						      "reqid", (json_int_t)sps[i].reqid, "priority", (json_int_t)sps[i].priority));
+	for (size_t i = 0; i < n_sps; i++) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "dir", sps[i].dir == MS_DIR_OUT ? "out" : "in",
+				      "src", ms_addr_format(&sps[i].src, s, sizeof(s)), "dst", ms_addr_format(&sps[i].dst, d, sizeof(d)),
+				      "reqid", (json_int_t)sps[i].reqid, "priority", (json_int_t)sps[i].priority);
+
+		if (sps[i].icmp6_type) {
+			json_object_set_new(o, "src", json_string("::/0"));
+			json_object_set_new(o, "dst", json_string("::/0"));
+			json_object_set_new(o, "icmpv6_type", json_integer(sps[i].icmp6_type));
+			json_object_set_new(o, "optional", json_true());
+		}
+		json_array_append_new(pols, o);
+	}
 	json_object_set_new(root, "valid", json_true());
 	json_object_set_new(root, "inventory", json_string(p->inventory));
 	json_object_set_new(root, "mesh", json_pack("{s:s,s:i,s:s}", "name", inv->mesh_name, "port", inv->port,

@@ -22,6 +22,8 @@ static int sp_cmp(const void *a, const void *b)
 
 	if (x->dir != y->dir)
 		return x->dir < y->dir ? -1 : 1;
+	if (x->icmp6_type != y->icmp6_type)
+		return x->icmp6_type < y->icmp6_type ? -1 : 1;
 	if (x->src.family != y->src.family)
 		return x->src.family < y->src.family ? -1 : 1;
 	if ((c = memcmp(x->src.u.raw, y->src.u.raw, 16)) != 0)

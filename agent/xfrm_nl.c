@@ -107,6 +107,18 @@ static void fill_sel(struct xfrm_selector *sel, const struct ms_addr *src, const
 	sel->prefixlen_s = sel->prefixlen_d = (uint8_t)(ms_addr_len(src) * 8);
 }
 
+/* An SP's selector: the exact host pair, or for the ND bypass any address and one ICMPv6 type. */
+static void fill_sp_sel(struct xfrm_selector *sel, const struct ms_sp *sp)
+{
+	fill_sel(sel, &sp->src, &sp->dst);
+	if (sp->icmp6_type) {
+		sel->prefixlen_s = sel->prefixlen_d = 0;
+		sel->proto = IPPROTO_ICMPV6;
+		sel->sport = htons(sp->icmp6_type);	/* the kernel puts an ICMP type in the source port */
+		sel->sport_mask = htons(0xffff);
+	}
+}
+
 static void fill_lft(struct xfrm_lifetime_cfg *l)
 {
 	l->soft_byte_limit = l->hard_byte_limit = XFRM_INF;
@@ -171,8 +183,12 @@ static void describe_sp(char *d, size_t len, const char *verb, const struct ms_s
 {
 	char s[MS_ADDR_STRLEN], t[MS_ADDR_STRLEN];
 
-	snprintf(d, len, "%s %s policy %s -> %s", verb, sp->dir == MS_DIR_OUT ? "out" : "in",
-		 ms_addr_format(&sp->src, s, sizeof(s)), ms_addr_format(&sp->dst, t, sizeof(t)));
+	if (sp->icmp6_type)
+		snprintf(d, len, "%s %s bypass policy for ICMPv6 type %u (neighbour discovery)", verb,
+			 sp->dir == MS_DIR_OUT ? "out" : "in", sp->icmp6_type);
+	else
+		snprintf(d, len, "%s %s policy %s -> %s", verb, sp->dir == MS_DIR_OUT ? "out" : "in",
+			 ms_addr_format(&sp->src, s, sizeof(s)), ms_addr_format(&sp->dst, t, sizeof(t)));
 }
 
 int xnl_sp_put(struct xnl *x, const struct ms_sp *sp)
@@ -185,7 +201,7 @@ int xnl_sp_put(struct xnl *x, const struct ms_sp *sp)
 	if (!msg)
 		return -ENOMEM;
 	memset(&pol, 0, sizeof(pol));
-	fill_sel(&pol.sel, &sp->src, &sp->dst);
+	fill_sp_sel(&pol.sel, sp);
 	fill_lft(&pol.lft);
 	pol.priority = sp->priority;
 	pol.dir = sp->dir == MS_DIR_OUT ? XFRM_POLICY_OUT : XFRM_POLICY_IN;
@@ -197,7 +213,7 @@ int xnl_sp_put(struct xnl *x, const struct ms_sp *sp)
 	tmpl.reqid = sp->reqid;
 	tmpl.mode = XFRM_MODE_TRANSPORT;
 	tmpl.share = XFRM_SHARE_ANY;
-	tmpl.optional = 0;		/* required: no SA means drop, never clear */
+	tmpl.optional = sp->icmp6_type != 0;	/* pair SPs: required, no SA means drop, never clear */
 	tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0u;
 	if (nlmsg_append(msg, &pol, sizeof(pol), NLMSG_ALIGNTO) < 0 ||
 	    nla_put(msg, XFRMA_TMPL, sizeof(tmpl), &tmpl) < 0) {
@@ -217,7 +233,7 @@ int xnl_sp_del(struct xnl *x, const struct ms_sp *sp)
 	if (!msg)
 		return -ENOMEM;
 	memset(&id, 0, sizeof(id));
-	fill_sel(&id.sel, &sp->src, &sp->dst);
+	fill_sp_sel(&id.sel, sp);
 	id.dir = sp->dir == MS_DIR_OUT ? XFRM_POLICY_OUT : XFRM_POLICY_IN;
 	if (nlmsg_append(msg, &id, sizeof(id), NLMSG_ALIGNTO) < 0) {
 		nlmsg_free(msg);
@@ -554,6 +570,8 @@ static int on_sp(void *ctx, const struct nlmsghdr *h)
 	sp->dir = pol->dir == XFRM_POLICY_OUT ? MS_DIR_OUT : MS_DIR_IN;
 	read_addr(&sp->src, pol->sel.family, &pol->sel.saddr);
 	read_addr(&sp->dst, pol->sel.family, &pol->sel.daddr);
+	if (pol->sel.proto == IPPROTO_ICMPV6 && pol->sel.prefixlen_d == 0)
+		sp->icmp6_type = (uint8_t)ntohs(pol->sel.sport);
 	sp->reqid = t->reqid;
 	sp->priority = pol->priority;
 	return 0;

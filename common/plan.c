@@ -49,8 +49,9 @@ int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 		     struct ms_sp **out, size_t *n_out, struct ms_error *err)
 {
 	const struct ms_node *me = &inv->nodes[self];
-	struct ms_sp *sps = calloc(inv->n_nodes * 4 + 1, sizeof(*sps));
+	struct ms_sp *sps = calloc(inv->n_nodes * 4 + 4, sizeof(*sps));
 	size_t n = 0;
+	bool v6 = false;
 
 	if (!sps)
 		return ms_error_set(err, ENOMEM, "out of memory planning %zu policies", inv->n_nodes * 4);
@@ -71,7 +72,15 @@ int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 						   .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p };
 			sps[n++] = (struct ms_sp){ .dir = MS_DIR_IN, .src = *theirs, .dst = *mine,
 						   .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p };
+			v6 |= families[f] == AF_INET6;
 		}
+	}
+	for (int d = 0; v6 && d < 4; d++) {
+		struct ms_sp *sp = &sps[n++];
+
+		*sp = (struct ms_sp){ .dir = d & 1 ? MS_DIR_OUT : MS_DIR_IN, .icmp6_type = d < 2 ? MS_ICMP6_NS : MS_ICMP6_NA,
+				      .reqid = MS_REQID_NODE, .priority = MS_SP_PRIORITY_ND, .peer = self };
+		sp->src.family = sp->dst.family = AF_INET6;
 	}
 	*out = sps;
 	*n_out = n;

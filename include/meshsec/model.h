@@ -49,14 +49,26 @@ struct ms_inventory {
  */
 #define MS_REQID_MIN 0x6d730001u
 #define MS_REQID_MAX 0x6d73ffffu
+#define MS_REQID_NODE 0x6d730000u	/* node-wide SPs (the neighbour-discovery bypass); part of the tag */
 /* SP priority (lower wins): above the usual IKE daemon defaults so exact member selectors win. */
 #define MS_SP_PRIORITY 1000u
+/*
+ * IPv6 neighbour discovery must work before any SA exists, or a pair that only has IPv6 can
+ * never resolve the neighbour to send its first handshake: a node-wide pair of SPs per message
+ * type (ICMPv6 135 solicitation, 136 advertisement), both directions, ahead of the pair SPs,
+ * with an optional template (ESP if an SA is there, clear otherwise).  strongSwan and Libreswan
+ * exempt these messages the same way.
+ */
+#define MS_SP_PRIORITY_ND (MS_SP_PRIORITY - 1)
+#define MS_ICMP6_NS 135
+#define MS_ICMP6_NA 136
 
 enum ms_dir { MS_DIR_IN = 0, MS_DIR_OUT = 1 };
 
 struct ms_sp {
 	enum ms_dir dir;
 	struct ms_addr src, dst;	/* exact host selectors: /32 or /128 */
+	uint8_t icmp6_type;		/* non-zero: ::/0 -> ::/0, this ICMPv6 type only (the ND bypass) */
 	uint32_t reqid;
 	uint32_t priority;
 	size_t peer;			/* index in the inventory (desired side only) */
@@ -64,7 +76,7 @@ struct ms_sp {
 
 static inline int ms_is_our_reqid(uint32_t reqid)
 {
-	return reqid >= MS_REQID_MIN && reqid <= MS_REQID_MAX;
+	return reqid >= MS_REQID_NODE && reqid <= MS_REQID_MAX;
 }
 
 #define MS_CIPHER_KEY_MAX 36

@@ -15,7 +15,8 @@ uint32_t ms_pair_reqid(const char *a, const char *b);
 
 /*
  * Desired SPs for node self: per peer and shared address family, one out and one in policy.
- * Peers with no family in common with self get none (ms_plan_unreachable counts them).
+ * Peers with no family in common with self get none (ms_plan_unreachable counts them).  When
+ * any pair uses IPv6, the four node-wide neighbour-discovery SPs follow (model.h).
  * *out is malloc'd; the caller frees it.
  */
 int ms_plan_policies(const struct ms_inventory *inv, size_t self,

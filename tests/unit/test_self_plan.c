@@ -103,9 +103,18 @@ static void test_plan_policies(void **state)
 	size_t n;
 	char s[MS_ADDR_STRLEN], d[MS_ADDR_STRLEN];
 
-	/* a is dual-stack: b (v4), c (v6), d (both) -> 1 + 1 + 2 families, 2 SPs each. */
+	/* a is dual-stack: b (v4), c (v6), d (both) -> 1 + 1 + 2 families, 2 SPs each, then the
+	 * four neighbour-discovery bypass SPs because IPv6 pairs exist. */
 	assert_int_equal(ms_plan_policies(inv, 0, &sps, &n, NULL), 0);
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 12);
+	for (size_t i = 8; i < 12; i++) {
+		assert_int_equal(sps[i].icmp6_type, i < 10 ? MS_ICMP6_NS : MS_ICMP6_NA);
+		assert_int_equal(sps[i].reqid, MS_REQID_NODE);
+		assert_true(ms_is_our_reqid(sps[i].reqid));
+		assert_true(sps[i].priority < MS_SP_PRIORITY);
+		assert_int_equal(sps[i].src.family, AF_INET6);
+	}
+	n = 8;
 	assert_int_equal(sps[0].dir, MS_DIR_OUT);
 	assert_string_equal(ms_addr_format(&sps[0].src, s, sizeof(s)), "10.0.0.1");
 	assert_string_equal(ms_addr_format(&sps[0].dst, d, sizeof(d)), "10.0.0.2");
