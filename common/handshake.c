@@ -1,6 +1,6 @@
 /*
  * Handshake engine: per-peer state machine, key agreement and the kernel actions it implies.
- * See handshake.h for the contract and doc/PROTOCOL.md for the protocol.
+ * See handshake.h for the contract and common/PROTOCOL.md for the protocol.
  *
  * Secrets (pair keys, MAC keys, ephemeral private keys, pending traffic keys) live in one
  * sodium_malloc'd array indexed like the peers; stack copies are wiped before returning.

@@ -1,4 +1,4 @@
-/* Handshake message encoding and decoding; the layout is in wire.h and doc/PROTOCOL.md. */
+/* Handshake message encoding and decoding; the layout is in wire.h and common/PROTOCOL.md. */
 #include "config.h"
 
 #include <sodium.h>

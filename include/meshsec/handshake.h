@@ -1,5 +1,5 @@
 /*
- * The handshake engine, sans I/O (doc/PROTOCOL.md, "State machine").
+ * The handshake engine, sans I/O (common/PROTOCOL.md, "State machine").
  *
  * Bytes and time go in; bytes to send and kernel actions come out.  The engine never touches a
  * socket or the kernel: the agent carries out the actions in order, and unit tests run two

@@ -1,5 +1,5 @@
 /*
- * Key schedule (doc/PROTOCOL.md, "Keys").  All derivations are keyed BLAKE2b
+ * Key schedule (common/PROTOCOL.md, "Keys").  All derivations are keyed BLAKE2b
  * (crypto_generichash) over length-prefixed, domain-separated inputs.
  *
  *   pair key   = BLAKE2b-256(key = mesh secret,

@@ -1,5 +1,5 @@
 /*
- * Handshake wire format (doc/PROTOCOL.md, "Messages").  Every message:
+ * Handshake wire format (common/PROTOCOL.md, "Messages").  Every message:
  *
  *   0  'M' 'S' 'H' version(1)   4  type   5  flags (0)   6  sender length   7  receiver length
  *   8  sender name, receiver name            then the type's body       last 32 bytes: MAC
