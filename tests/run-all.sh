@@ -53,6 +53,27 @@ kf=$(sed -n 's/^kernel scenarios: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "
 [ -n "$kp" ] || { kp=0; kf=1; }
 tally "$kp" "$kf"
 
+log "make install (binaries, unit with this prefix's paths, docs)"
+inst=$k/install-root
+rm -rf "$inst"
+if ( cd "$k" && make install DESTDIR="$inst" >install.log 2>&1 ); then
+	unit=$(find "$inst" -name meshsecd.service)
+	ok=1
+	for bin in $(sed -n 's/^Exec\(StartPre\|Start\)=\([^ ]*\).*/\2/p' "$unit"); do
+		[ -x "$inst$bin" ] || { echo "the unit runs $bin, which make install did not put there"; ok=0; }
+	done
+	grep -q '@' "$unit" && { echo "unsubstituted @...@ left in $unit"; ok=0; }
+	if command -v systemd-analyze >/dev/null; then
+		systemd-analyze security --offline=true "$unit" 2>/dev/null | tail -n 1
+	fi
+	if [ $ok = 1 ]; then echo "install: ok ($(find "$inst" -type f | wc -l) files)"; tally 1 0; else tally 0 1; fi
+else
+	tail -n 20 "$k/install.log"; tally 0 1
+fi
+
+log "benchmarks (figures only; the kernel ones are in the bench scenario above)"
+"$k/tests/bench/bench_handshake" 5000 || tally 0 1
+
 log "make distcheck"
 if ( cd "$b" && make distcheck >distcheck.log 2>&1 ); then
 	echo "distcheck: ok"; tally 1 0

@@ -4,7 +4,8 @@
 # from the result directory afterwards.  A missing verdict is a failure, never a skip.
 #
 # usage: tests/kernel/run.sh [--builddir DIR] [--results DIR] [--keep-going] [SCENARIO ...]
-#   SCENARIO: a name under tests/kernel/scenarios/ (without .sh); default: all of them.
+#   SCENARIO: a name under tests/kernel/scenarios/ (without .sh), or the path of a script written
+#   the same way (deploy/demo-mesh.sh); default: every scenario.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 builddir=$(pwd)
@@ -38,6 +39,7 @@ fi
 passed=0 failed=0 failed_names=""
 for name in "$@"; do
 	script=$here/scenarios/$name.sh
+	case $name in */*) script=$(cd "$(dirname "$name")" && pwd)/$(basename "$name"); name=$(basename "$name" .sh) ;; esac
 	dir=$results/$name
 	rm -rf "$dir"
 	mkdir -p "$dir"
