@@ -7,6 +7,8 @@ out=$1 secs=$2
 seeds=$(cd "$(dirname "$0")" && pwd)/corpus
 rc=0
 for bin in "$out"/fuzz_*; do
+	[ -x "$bin" ] && [ -f "$bin" ] || continue
+	case $bin in *.log) continue ;; esac
 	name=$(basename "$bin"); corpus=${name#fuzz_}
 	mkdir -p "$out/work-$corpus"
 	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -68,9 +68,11 @@ expect_eq() {
 }
 
 # capture_start FILE: tcpdump on the bridge (every inter-node packet) until capture_stop.
+# --immediate-mode: packets reach the file as they come, not when a ring block fills or times
+# out, so a short capture stopped at once is complete (without it: 8 received, 0 captured).
 capture_start() {
 	CAPTURE_FILE=$1
-	tcpdump -i br0 -n -U -Z root -w "$CAPTURE_FILE" >"$RESULTS/tcpdump.log" 2>&1 &
+	tcpdump -i br0 -n -U --immediate-mode -Z root -w "$CAPTURE_FILE" >"$RESULTS/tcpdump.log" 2>&1 &
 	CAPTURE_PID=$!
 	local t
 	for t in $(seq 1 50); do
