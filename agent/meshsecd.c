@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "conf.h"
 #include "log.h"
@@ -23,6 +25,18 @@ struct agent {
 	struct mesh mesh;
 	struct watch *watch;
 };
+
+/*
+ * Keys live in this process: no core dump may carry them, and no one but root may attach.
+ * (sodium_malloc memory is also excluded from dumps; this covers the stack and libc's buffers.)
+ */
+static void harden_process(void)
+{
+	const struct rlimit none = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &none) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warn("cannot disable core dumps");
+}
 
 static void usage(FILE *f)
 {
@@ -93,6 +107,7 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init(foreground, (enum log_level)level);
+	harden_process();
 	if (sodium_init() < 0) {
 		log_error("libsodium failed to initialise");
 		return 1;

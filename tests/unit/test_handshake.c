@@ -82,6 +82,34 @@ static int count_sa(struct node *n, enum ms_dir dir, int family)
 	return c;
 }
 
+/*
+ * Invariant 8 of the design, checked on every action: a message announcing SPIs leaves only
+ * when its sender's inbound SAs with those SPIs exist, and an outbound SA is added only when the
+ * peer's inbound SA with that SPI and the same key exists.
+ */
+static void check_announced(struct node *n, const struct hs_action *a)
+{
+	const int fams[2] = { AF_INET, AF_INET6 };
+	struct ms_msg m;
+
+	if (ms_wire_peek(a->buf, a->len, &m) != MS_WIRE_OK)
+		fail_msg("%s sent a malformed message", n->name);
+	ms_wire_decode_body(a->buf, a->len, &m);
+	if (m.type == MS_MSG_INIT)
+		return;
+	for (int f = 0; f < 2; f++)
+		if (m.spi[f] && !find_sa(n, MS_DIR_IN, fams[f], m.spi[f]))
+			fail_msg("%s announced inbound SPI %#x before installing it", n->name, m.spi[f]);
+}
+
+static void check_peer_inbound(struct node *n, int self, const struct hs_action *a)
+{
+	struct sa *in = find_sa(&nodes[1 - self], MS_DIR_IN, a->family, a->spi);
+
+	if (!in || memcmp(in->key, a->key, a->key_len) != 0)
+		fail_msg("%s added outbound SPI %#x before the peer had that inbound SA", n->name, a->spi);
+}
+
 /* Carries out the engine's actions the way the agent does, checking each. */
 static void run_actions(int self)
 {
@@ -93,6 +121,7 @@ static void run_actions(int self)
 
 		switch (a->type) {
 		case HS_ACT_SEND:
+			check_announced(n, a);
 			assert_true(qn < MAX_Q);
 			q[qn].to = 1 - self;
 			q[qn].len = a->len;
@@ -105,6 +134,8 @@ static void run_actions(int self)
 			for (size_t j = 0; j < n->n_seen; j++)
 				if (memcmp(n->seen[j].key, a->key, a->key_len) == 0)
 					fail_msg("%s: a key was installed before (spi %#x, now %#x)", n->name, n->seen[j].spi, a->spi);
+			if (a->dir == MS_DIR_OUT)
+				check_peer_inbound(n, self, a);
 			assert_true(n->n_seen < MAX_SEEN);
 			n->seen[n->n_seen].spi = a->spi;
 			memcpy(n->seen[n->n_seen++].key, a->key, a->key_len);
@@ -238,6 +269,28 @@ static void test_basic(void **state)
 	assert_converged();
 	assert_int_equal(nodes[0].ups, 1);
 	assert_int_equal(nodes[1].ups, 1);
+}
+
+/* Forward secrecy: ephemeral keys and pending traffic keys exist only while a handshake needs them. */
+static void test_secrets_wiped(void **state)
+{
+	struct hs_peer_info ia, ib;
+
+	(void)state;
+	initiate(0);
+	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
+	assert_true(ia.holds_secrets);		/* waiting for RESP: needs its ephemeral */
+	deliver_one(0);				/* b answers: its ephemeral is gone at once, */
+	hs_peer_info(nodes[1].e, nodes[1].peer, &ib);
+	assert_true(ib.holds_secrets);		/* but its outbound keys wait for CONFIRM */
+	deliver_one(1);				/* a: RESP -> CONFIRM */
+	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
+	assert_false(ia.holds_secrets);
+	deliver_one(2);				/* b: CONFIRM */
+	qn = 0;
+	hs_peer_info(nodes[1].e, nodes[1].peer, &ib);
+	assert_false(ib.holds_secrets);
+	assert_true(ia.established && ib.established);
 }
 
 static void test_higher_name_initiates(void **state)
@@ -524,7 +577,7 @@ static void test_kernel_failure_backs_off(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_basic), T(test_higher_name_initiates), T(test_simultaneous), T(test_lost_init),
+		T(test_basic), T(test_secrets_wiped), T(test_higher_name_initiates), T(test_simultaneous), T(test_lost_init),
 		T(test_lost_resp), T(test_lost_confirm), T(test_duplicates), T(test_responder_gives_up),
 		T(test_replay_and_reorder), T(test_stale_init_after_restart), T(test_peer_restart_fresh_keys),
 		T(test_rekey_is_fresh), T(test_wrong_secret_and_mesh), T(test_malformed),

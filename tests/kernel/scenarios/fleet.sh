@@ -31,6 +31,10 @@ for i in $(seq 1 $N); do
 	check "n$i agent still running" agent_alive "$i"
 	ip -n "n$i" -s xfrm state >"$RESULTS/n$i-xfrm-state.txt"
 done
+check "no core dumps: the agents run with a core size limit of 0" \
+	sh -c "grep -E '^Max core file size +0 +0 ' /proc/$(cat "$RESULTS/n1.pid")/limits"
+expect_eq "policies on a port (the agents' UDP bypasses per socket, not by a port hole)" \
+	"$(ip -n n1 xfrm policy | grep -cE '(sport|dport) [0-9]')" 0
 # The secret and keys never reach a log.
 check "the mesh secret appears in no log" sh -c "! grep -F \"\$(cut -c1-20 $KEY)\" $RESULTS/*.log"
 agents_stop_all
