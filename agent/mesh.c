@@ -28,7 +28,7 @@ uint64_t mesh_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t wall_ns(void)
+uint64_t mesh_wall_ns(void)
 {
 	struct timespec ts;
 
@@ -231,7 +231,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	(void)what;
-	while ((n = udp_recv(fd, buf, sizeof(buf), &from)) >= 0) {
+	while (!m->stopping && (n = udp_recv(fd, buf, sizeof(buf), &from)) >= 0) {
 		uint64_t now = mesh_now_ms();
 		enum hs_verdict v;
 		int id;
@@ -248,7 +248,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 			m->st.spoofed++;
 			continue;
 		}
-		v = hs_input(m->hs, buf, (size_t)n > MS_WIRE_MAX ? MS_WIRE_MAX + 1 : (size_t)n, now, wall_ns(), m->out, &id);
+		v = hs_input(m->hs, buf, (size_t)n > MS_WIRE_MAX ? MS_WIRE_MAX + 1 : (size_t)n, now, mesh_wall_ns(), m->out, &id);
 		m->st.drops[v]++;
 		if (id >= 0)
 			m->peers[id].rx++;
@@ -267,6 +267,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = mesh_now_ms();
 
 	(void)fd, (void)what;
+	if (m->stopping)
+		return;
 	while (hs_tick(m->hs, now, m->out) == now)
 		mesh_run_actions(m);
 	mesh_run_actions(m);
@@ -279,6 +281,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	mesh_commit(m);
+	mesh_update_states(m, now);
 	/* A peer whose handshake failed locally (SPI allocation, DH) is tried again. */
 	for (size_t i = 0; i < m->cap_peers; i++) {
 		struct hs_peer_info info;
@@ -287,7 +290,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 			continue;
 		hs_peer_info(m->hs, (int)i, &info);
 		if (info.state == HS_IDLE && !info.established) {
-			hs_initiate(m->hs, (int)i, now, wall_ns(), m->out);
+			hs_initiate(m->hs, (int)i, now, mesh_wall_ns(), m->out);
 			mesh_run_actions(m);
 		}
 	}
@@ -314,13 +317,23 @@ int mesh_peer_add(struct mesh *m, const struct ms_node *n)
 	}
 	memset(&m->peers[id], 0, sizeof(m->peers[id]));
 	m->peers[id].used = true;
+	m->peers[id].state = PEER_CONNECTING;
+	m->peers[id].since_ms = mesh_now_ms();
 	snprintf(m->peers[id].name, sizeof(m->peers[id].name), "%s", n->name);
 	m->peers[id].v4 = n->v4;
 	m->peers[id].v6 = n->v6;
 	m->peers[id].reqid = ms_pair_reqid(self_node(m)->name, n->name);
-	hs_initiate(m->hs, id, mesh_now_ms(), wall_ns(), m->out);
+	hs_initiate(m->hs, id, mesh_now_ms(), mesh_wall_ns(), m->out);
 	mesh_run_actions(m);
 	return id;
+}
+
+const struct apeer *mesh_find_peer(const struct mesh *m, const char *name)
+{
+	for (size_t i = 0; i < m->cap_peers; i++)
+		if (m->peers[i].used && strcmp(m->peers[i].name, name) == 0)
+			return &m->peers[i];
+	return NULL;
 }
 
 void mesh_peer_remove(struct mesh *m, int id)
@@ -401,6 +414,7 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	m->started_ms = mesh_now_ms();
 	m->base = base;
 	m->paths = *paths;
 	m->conf = *conf;
@@ -411,6 +425,8 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 	if (!m->out || !m->rl)
 		return ms_error_set(err, ENOMEM, "out of memory");
 	sodium_memzero(m->out, sizeof(*m->out));
+	if (ms_inventory_digest(m->conf.inv, m->digest) < 0)
+		return ms_error_set(err, ENOMEM, "out of memory");
 	if ((rc = xnl_open(&m->xnl, err)) < 0 || (rc = reconcile(m, err)) < 0)
 		return rc;
 	for (int f = 0; f < 2; f++) {

@@ -7,13 +7,22 @@
 #define MESHSEC_MESH_H
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "meshsec/error.h"
+#include "meshsec/ctl.h"
 #include "meshsec/handshake.h"
 #include "meshsec/ratelimit.h"
 #include "conf.h"
 #include "xfrm_nl.h"
+
+/* What status says of a peer (agent/CONTROL.md). */
+enum peer_state {
+	PEER_CONNECTING,	/* no SAs yet, handshake under way */
+	PEER_UP,		/* SAs in both directions */
+	PEER_DOWN,		/* no SAs and no answer to several tries; retrying with backoff */
+};
 
 struct apeer {
 	bool used;
@@ -21,6 +30,8 @@ struct apeer {
 	struct ms_addr v4, v6;		/* as in the inventory */
 	uint32_t reqid;
 	uint64_t rx, tx;		/* handshake datagrams */
+	enum peer_state state;
+	uint64_t since_ms;		/* in this state since */
 };
 
 /* An SA found at start-up: kept until its peer has fresh keys, then retired. */
@@ -53,6 +64,9 @@ struct mesh {
 	size_t n_stale;
 	struct ratelimit *rl;
 	struct mesh_stats st;
+	uint64_t started_ms;
+	bool stopping;			/* `down` asked: no more handshakes or kernel requests */
+	uint8_t digest[MS_DIGEST_LEN];	/* of the running inventory */
 };
 
 /* Takes ownership of conf.  On failure nothing is left running (kernel SPs may remain: fail closed). */
@@ -63,7 +77,19 @@ int mesh_reload(struct mesh *m, struct ms_error *err);
 void mesh_stop(struct mesh *m);
 
 uint64_t mesh_now_ms(void);
+uint64_t mesh_wall_ns(void);
+const struct apeer *mesh_find_peer(const struct mesh *m, const char *name);
 /* Logs the counters and every peer's state (SIGUSR1). */
 void mesh_log_stats(const struct mesh *m);
+
+const char *peer_state_name(enum peer_state s);
+/* Re-derives every peer's state from the engine; logs and timestamps changes. */
+void mesh_update_states(struct mesh *m, uint64_t now_ms);
+/* The status document (agent/CONTROL.md): the mesh, and every peer or only the one named. */
+json_t *mesh_status_json(struct mesh *m, const char *only_peer);
+/* Prometheus text exposition of the same numbers, plus the kernel's xfrm_stat. */
+json_t *mesh_metrics_text(struct mesh *m);
+/* The control socket's handler (ctl_server.h); ctx is the mesh. */
+enum ms_ctl_result mesh_ctl_handle(void *ctx, const struct ms_ctl_req *req, json_t *resp);
 
 #endif

@@ -17,9 +17,16 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+	{ "status", cmd_status_main, "is every pair encrypted and alive? (exit 0 all up, 1 not, 2 no agent)" },
+	{ "peers", cmd_peers_main, "every peer, one line each" },
+	{ "show", cmd_show_main, "one peer" },
 	{ "check", cmd_check_main, "validate the inventory and secret and show what this node would install" },
+	{ "reload", cmd_ctl_main, "make the agent re-read the inventory now" },
+	{ "rekey", cmd_ctl_main, "fresh keys with one peer or all" },
+	{ "log-level", cmd_ctl_main, "show or set the agent's log level" },
+	{ "metrics", cmd_ctl_main, "the agent's metrics (Prometheus text)" },
 	{ "keygen", cmd_keygen_main, "print a new mesh secret (32 random bytes, base64)" },
-	{ "down", cmd_down_main, "remove every SA and policy meshsec installed (stop meshsecd first)" },
+	{ "down", cmd_down_main, "remove every SA and policy meshsec installed, and stop the agent" },
 };
 
 static void usage(FILE *f)

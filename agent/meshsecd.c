@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "conf.h"
+#include "ctl_server.h"
 #include "log.h"
 #include "mesh.h"
 #include "watch.h"
@@ -24,6 +25,8 @@ struct agent {
 	struct conf_paths paths;
 	struct mesh mesh;
 	struct watch *watch;
+	struct ctl_server *ctl;
+	const char *socket;
 };
 
 /*
@@ -82,7 +85,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },      { "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
-	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL } };
+	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL }, .socket = MS_DEFAULT_SOCKET };
 	struct conf conf;
 	struct event *sigs[4];
 	const int signums[4] = { SIGHUP, SIGINT, SIGTERM, SIGUSR1 };
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
 		case 'i': a.paths.inventory = optarg; break;
 		case 's': a.paths.secret = optarg; break;
 		case 'n': a.paths.node = optarg; break;
-		case 'S': break;
+		case 'S': a.socket = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) < 0) {
@@ -136,8 +139,12 @@ int main(int argc, char **argv)
 	}
 	if (watch_open(a.base, a.paths.inventory, agent_reload, &a, &a.watch, &err) < 0)
 		log_warnx("%s", err.msg);
+	/* Without the socket the mesh still runs; status is what is lost, and the log says so. */
+	if (ctl_open(a.base, a.socket, mesh_ctl_handle, &a.mesh, &a.ctl, &err) < 0)
+		log_warnx("%s; meshsec status will not reach this agent", err.msg);
 	event_base_dispatch(a.base);
 out:
+	ctl_close(a.ctl);
 	watch_close(a.watch);
 	mesh_stop(&a.mesh);
 	conf_free(&conf);

@@ -615,6 +615,27 @@ int xnl_dump_sa(struct xnl *x, struct xnl_sa **out, size_t *n, struct ms_error *
 	return dump_vec(x, XFRM_MSG_GETSA, on_sa, sizeof(**out), (void **)out, n, err);
 }
 
+int xnl_remove_all_tagged(struct xnl *x, size_t *n_sps, size_t *n_sas, struct ms_error *err)
+{
+	struct ms_sp *sps = NULL;
+	struct xnl_sa *sas = NULL;
+	int rc;
+
+	*n_sps = *n_sas = 0;
+	if ((rc = xnl_dump_sp(x, &sps, n_sps, err)) < 0 || (rc = xnl_dump_sa(x, &sas, n_sas, err)) < 0) {
+		free(sps);
+		return rc;
+	}
+	for (size_t i = 0; i < *n_sps; i++)
+		xnl_sp_del(x, &sps[i]);
+	for (size_t i = 0; i < *n_sas; i++)
+		xnl_sa_del(x, &sas[i].dst, sas[i].spi);
+	free(sps);
+	free(sas);
+	rc = xnl_commit(x, err);
+	return rc > 0 ? -EIO : rc;
+}
+
 int xnl_socket_bypass(int fd, int family, struct ms_error *err)
 {
 	struct xfrm_userpolicy_info pol;

@@ -589,6 +589,7 @@ void hs_peer_info(const struct hs_engine *e, int id, struct hs_peer_info *info)
 	memcpy(info->out_spi, p->out_spi, sizeof(info->out_spi));
 	info->established_ms = p->up_ms;
 	info->handshakes = p->handshakes;
+	info->tries = p->tries;
 	info->holds_secrets = !sodium_is_zero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk)) ||
 			      !sodium_is_zero((const uint8_t *)e->sec[id].pend_out, sizeof(e->sec[id].pend_out));
 	memcpy(info->drops, p->drops, sizeof(info->drops));

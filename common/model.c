@@ -1,6 +1,7 @@
 /* Small accessors on the mesh model and the cipher table. */
 #include "config.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -52,4 +53,37 @@ void ms_inventory_free(struct ms_inventory *inv)
 		return;
 	free(inv->nodes);
 	free(inv);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct ms_node *const *)a)->name, (*(const struct ms_node *const *)b)->name);
+}
+
+int ms_inventory_digest(const struct ms_inventory *inv, uint8_t out[MS_DIGEST_LEN])
+{
+	const struct ms_node **sorted = malloc((inv->n_nodes + 1) * sizeof(*sorted));
+	crypto_generichash_state st;
+	uint8_t head[2 + 1] = { (uint8_t)(inv->port >> 8), (uint8_t)inv->port, (uint8_t)inv->cipher };
+
+	if (!sorted)
+		return -1;
+	for (size_t i = 0; i < inv->n_nodes; i++)
+		sorted[i] = &inv->nodes[i];
+	qsort(sorted, inv->n_nodes, sizeof(*sorted), by_name);
+	crypto_generichash_init(&st, NULL, 0, MS_DIGEST_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)inv->mesh_name, strlen(inv->mesh_name) + 1);
+	crypto_generichash_update(&st, head, sizeof(head));
+	for (size_t i = 0; i < inv->n_nodes; i++) {
+		const struct ms_node *n = sorted[i];
+		uint8_t fam[2] = { (uint8_t)(n->v4.family != 0), (uint8_t)(n->v6.family != 0) };
+
+		crypto_generichash_update(&st, (const uint8_t *)n->name, strlen(n->name) + 1);
+		crypto_generichash_update(&st, fam, sizeof(fam));
+		crypto_generichash_update(&st, n->v4.u.raw, 4);
+		crypto_generichash_update(&st, n->v6.u.raw, 16);
+	}
+	crypto_generichash_final(&st, out, MS_DIGEST_LEN);
+	free(sorted);
+	return 0;
 }

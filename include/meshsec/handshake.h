@@ -112,7 +112,8 @@ struct hs_peer_info {
 	uint32_t in_spi[2], out_spi[2];
 	uint64_t established_ms;	/* when the current SAs were made */
 	uint64_t handshakes;		/* completed */
-	bool holds_secrets;		/* an ephemeral private key or pending traffic keys remain */
+	bool holds_secrets;
+	unsigned tries;			/* retransmissions of the handshake under way */		/* an ephemeral private key or pending traffic keys remain */
 	uint64_t drops[HS_VERDICT_COUNT];
 };
 void hs_peer_info(const struct hs_engine *e, int peer, struct hs_peer_info *info);

@@ -92,6 +92,12 @@ size_t ms_cipher_key_len(enum ms_cipher c);
 const struct ms_addr *ms_node_addr(const struct ms_node *n, int family);
 
 /* Index of the node named name, or -1. */
+/*
+ * What the inventory means, hashed: mesh settings and the nodes sorted by name, so formatting
+ * and node order do not count.  Agents compare digests to spot a node with another inventory.
+ */
+#define MS_DIGEST_LEN 16
+int ms_inventory_digest(const struct ms_inventory *inv, uint8_t out[MS_DIGEST_LEN]);
 int ms_inventory_find(const struct ms_inventory *inv, const char *name);
 
 void ms_inventory_free(struct ms_inventory *inv);

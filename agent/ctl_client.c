@@ -1,0 +1,144 @@
+/* Control socket client for the CLI: see ctl_client.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl_client.h"
+#include "meshsec/ctl.h"
+
+#define RESPONSE_MAX (64u << 20)	/* status of a very large mesh, with room to spare */
+#define TIMEOUT_S 10
+
+const char *cli_default_socket(void)
+{
+	return MS_DEFAULT_SOCKET;
+}
+
+const char *cli_socket_path(int argc, char **argv)
+{
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--socket") == 0)
+			return argv[i + 1];
+	return cli_default_socket();
+}
+
+static int unreachable(const char *path, int e, struct ms_error *err)
+{
+	const char *why;
+
+	switch (e) {
+	case ENOENT: why = "no socket there: is meshsecd running (systemctl status meshsecd)? Or pass --socket PATH"; break;
+	case ECONNREFUSED: why = "nobody answers: meshsecd is not running (the socket is left from a stopped agent)"; break;
+	case EACCES:
+	case EPERM: why = "permission denied: run as root, or as a member of group meshsec"; break;
+	default: why = strerror(e); break;
+	}
+	ms_error_set(err, e, "cannot reach the agent at %s: %s", path, why);
+	return CTL_UNREACHABLE;
+}
+
+/* Reads up to the newline that ends the response. */
+static char *read_line(int fd, size_t *len, struct ms_error *err)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+
+	while (buf) {
+		ssize_t r;
+		char *nl;
+
+		if (n + 1 >= cap) {
+			char *b = cap >= RESPONSE_MAX ? NULL : realloc(buf, cap * 2);
+
+			if (!b)
+				break;
+			buf = b, cap *= 2;
+		}
+		r = recv(fd, buf + n, cap - n - 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ms_error_set(err, r < 0 ? errno : EPIPE, "the agent %s", r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+				     ? "did not answer within 10 s" : r < 0 ? strerror(errno) : "closed the connection without an answer");
+			free(buf);
+			return NULL;
+		}
+		nl = memchr(buf + n, '\n', (size_t)r);
+		n += (size_t)r;
+		if (nl) {
+			*len = (size_t)(nl - buf);
+			return buf;
+		}
+	}
+	free(buf);
+	ms_error_set(err, EMSGSIZE, "the agent's answer is larger than %u MiB", RESPONSE_MAX >> 20);
+	return NULL;
+}
+
+static const char *str(json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
+}
+
+int ctl_call(const char *path, json_t *req, json_t **resp, struct ms_error *err)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { TIMEOUT_S, 0 };
+	json_error_t jerr;
+	char *text, *line;
+	size_t len;
+	int fd, rc;
+
+	*resp = NULL;
+	json_object_set_new(req, "version", json_integer(MS_CTL_VERSION));
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!text || strlen(path) >= sizeof(sun.sun_path)) {
+		free(text);
+		return ms_error_set(err, ENAMETOOLONG, "socket path %s is too long (or out of memory)", path);
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		rc = unreachable(path, errno, err);
+		free(text);
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	rc = dprintf(fd, "%s\n", text) < 0 ? -errno : 0;
+	free(text);
+	if (rc < 0) {
+		close(fd);
+		return ms_error_set(err, -rc, "sending the request to %s: %s", path, strerror(-rc));
+	}
+	line = read_line(fd, &len, err);
+	close(fd);
+	if (!line)
+		return -EIO;
+	*resp = json_loadb(line, len, 0, &jerr);
+	free(line);
+	if (!json_is_object(*resp)) {
+		json_decref(*resp);
+		*resp = NULL;
+		return ms_error_set(err, EPROTO, "the agent's answer is not JSON: %s", jerr.text);
+	}
+	if (strcmp(str(*resp, "result", ""), "ok") != 0) {
+		ms_error_set(err, EPERM, "the agent says %s: %s", str(*resp, "result", "?"), str(*resp, "message", "(no message)"));
+		json_decref(*resp);
+		*resp = NULL;
+		return CTL_REFUSED;
+	}
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* The CLI's side of the control socket: one request, one response, and clear failures. */
+#ifndef MESHSEC_CTL_CLIENT_H
+#define MESHSEC_CTL_CLIENT_H
+
+#include <jansson.h>
+
+#include "meshsec/error.h"
+
+#define CTL_UNREACHABLE 1	/* no agent answers on the socket; err says why and what to do */
+#define CTL_REFUSED 2		/* the agent answered with an error result; err has its message */
+
+/* The --socket PATH among argv, else the default. */
+const char *cli_socket_path(int argc, char **argv);
+const char *cli_default_socket(void);
+
+/*
+ * Sends req (taken; "version" is added) and reads the response into *resp (caller frees).
+ * Returns 0, CTL_UNREACHABLE, CTL_REFUSED, or -errno.
+ */
+int ctl_call(const char *path, json_t *req, json_t **resp, struct ms_error *err);
+
+#endif

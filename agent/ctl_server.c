@@ -1,0 +1,278 @@
+/* Control socket server: see ctl_server.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl_server.h"
+#include "log.h"
+
+#define MAX_CLIENTS 64
+#define IDLE_TIMEOUT_S 30
+#define ACCEPT_RETRY_S 1
+
+struct client {
+	struct client *next, **pprev;	/* in the server's list, so close can free them all */
+	struct ctl_server *srv;
+	struct bufferevent *bev;
+	uid_t uid;
+	int closing;	/* reply queued; close once it is written */
+};
+
+struct ctl_server {
+	struct event_base *base;
+	struct evconnlistener *lst;
+	struct event *retry;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	ctl_handler_fn fn;
+	void *ctx;
+	struct client *clients;
+	size_t n_clients;
+};
+
+static void client_free(struct client *c)
+{
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	c->srv->n_clients--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void send_reply(struct client *c, enum ms_ctl_result rc, json_t *resp)
+{
+	char *text;
+
+	json_object_set_new(resp, "version", json_integer(MS_CTL_VERSION));
+	json_object_set_new(resp, "result", json_string(ms_ctl_result_name(rc)));
+	text = json_dumps(resp, JSON_COMPACT);
+	if (text) {
+		bufferevent_write(c->bev, text, strlen(text));
+		bufferevent_write(c->bev, "\n", 1);
+		free(text);
+	}
+	json_decref(resp);
+}
+
+static void reply_error(struct client *c, enum ms_ctl_result rc, const char *msg)
+{
+	send_reply(c, rc, json_pack("{s:s}", "message", msg));
+}
+
+static void handle_line(struct client *c, const char *line, size_t len)
+{
+	struct ms_ctl_req req;
+	char msg[256];
+	enum ms_ctl_result rc = ms_ctl_parse(line, len, &req, msg, sizeof(msg));
+	json_t *resp;
+
+	if (rc != MS_CTL_OK) {
+		reply_error(c, rc, msg);
+		return;
+	}
+	if (ms_ctl_changes_state(&req) && c->uid != 0) {
+		snprintf(msg, sizeof(msg), "\"%s\" changes the agent's state: only root may ask (you are uid %u)",
+			 ms_ctl_type_name(req.type), (unsigned)c->uid);
+		reply_error(c, MS_CTL_E_FORBIDDEN, msg);
+		return;
+	}
+	resp = json_object();
+	rc = c->srv->fn(c->srv->ctx, &req, resp);
+	send_reply(c, rc, resp);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len;
+	char *line;
+
+	while (!c->closing && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		handle_line(c, line, len);
+		free(line);
+	}
+	if (!c->closing && evbuffer_get_length(in) >= MS_CTL_MAX_REQUEST) {
+		reply_error(c, MS_CTL_E_TOO_LARGE, "requests are at most 4095 bytes and end with a newline");
+		c->closing = 1;	/* the rest of this line cannot be framed: close after the reply */
+		bufferevent_disable(bev, EV_READ);
+	}
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		client_free(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		client_free(c);
+}
+
+static void on_accept(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
+{
+	struct ctl_server *s = arg;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct timeval idle = { IDLE_TIMEOUT_S, 0 };
+	struct client *c;
+
+	(void)lst, (void)sa, (void)len;
+	if (s->n_clients >= MAX_CLIENTS || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+	    !(c = calloc(1, sizeof(*c)))) {
+		close(fd);
+		return;
+	}
+	c->srv = s;
+	c->uid = cred.uid;
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		close(fd);
+		free(c);
+		return;
+	}
+	s->n_clients++;
+	c->next = s->clients;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &s->clients;
+	s->clients = c;
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_server *s = arg;
+
+	(void)fd, (void)what;
+	evconnlistener_enable(s->lst);
+}
+
+/* Out of file descriptors: stop accepting for a second rather than spin or die. */
+static void on_accept_error(struct evconnlistener *lst, void *arg)
+{
+	struct ctl_server *s = arg;
+	struct timeval tv = { ACCEPT_RETRY_S, 0 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		log_warnx("control socket: cannot accept (%s); pausing accepts for %d s", strerror(e), ACCEPT_RETRY_S);
+		evconnlistener_disable(lst);
+		evtimer_add(s->retry, &tv);
+	}
+}
+
+/* A socket file nobody answers on is stale (an agent that died); one that answers is in use. */
+static int clear_stale(const char *path, const struct sockaddr_un *sun, struct ms_error *err)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : ms_error_set(err, errno, "control socket %s: %s", path, strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return ms_error_set(err, EEXIST, "control socket %s: exists and is not a socket; remove it or pass --socket", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	rc = fd >= 0 ? connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0)
+		return ms_error_set(err, EADDRINUSE, "control socket %s: another meshsecd is serving it; stop that one first", path);
+	unlink(path);
+	return 0;
+}
+
+/* The socket's directory (/run/meshsec) if missing: traversable, the socket itself is 0660. */
+static void ensure_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			log_warn("cannot create %s", dir);
+	}
+}
+
+int ctl_open(struct event_base *base, const char *path, ctl_handler_fn fn, void *ctx, struct ctl_server **out,
+	     struct ms_error *err)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct ctl_server *s;
+	struct group *g;
+	mode_t old;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return ms_error_set(err, ENAMETOOLONG, "control socket %s: path longer than %zu bytes", path, sizeof(sun.sun_path) - 1);
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((rc = clear_stale(path, &sun, err)) < 0)
+		return rc;
+	ensure_dir(path);
+	if (!(s = calloc(1, sizeof(*s))))
+		return ms_error_set(err, ENOMEM, "out of memory");
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->base = base, s->fn = fn, s->ctx = ctx;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	old = umask(0117);	/* the socket file is born 0660: no window where others may connect */
+	rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0 || listen(fd, 64) < 0) {
+		rc = ms_error_set(err, errno, "control socket %s: %s%s", path, strerror(errno),
+				  errno == ENOENT ? " (create its directory, or pass --socket)" : "");
+		if (fd >= 0)
+			close(fd);
+		free(s);
+		return rc;
+	}
+	/* Members of group "meshsec" may read status; only root may change anything. */
+	if ((g = getgrnam("meshsec")) != NULL && chown(path, 0, g->gr_gid) < 0)
+		log_warn("control socket %s: cannot give it to group meshsec", path);
+	s->lst = evconnlistener_new(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	s->retry = evtimer_new(base, on_retry, s);
+	if (!s->lst || !s->retry) {
+		if (!s->lst)
+			close(fd);
+		ctl_close(s);
+		return ms_error_set(err, ENOMEM, "control socket %s: out of memory", path);
+	}
+	evconnlistener_set_error_cb(s->lst, on_accept_error);
+	*out = s;
+	return 0;
+}
+
+void ctl_close(struct ctl_server *s)
+{
+	if (!s)
+		return;
+	while (s->clients)
+		client_free(s->clients);
+	if (s->lst)
+		evconnlistener_free(s->lst);
+	if (s->retry)
+		event_free(s->retry);
+	unlink(s->path);
+	free(s);
+}

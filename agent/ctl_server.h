@@ -1,0 +1,30 @@
+/*
+ * The control socket's server side: a unix stream socket, one JSON request per line, one JSON
+ * response per line (agent/CONTROL.md).  This file owns the socket, connections, framing,
+ * bounds and permissions; what a request means is the handler's business.
+ */
+#ifndef MESHSEC_CTL_SERVER_H
+#define MESHSEC_CTL_SERVER_H
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "meshsec/ctl.h"
+#include "meshsec/error.h"
+
+/*
+ * Fills resp (an object; "version" and "result" are added by the server) and returns the
+ * result code; on an error code, resp's "message" should say why and what to do.
+ */
+typedef enum ms_ctl_result (*ctl_handler_fn)(void *ctx, const struct ms_ctl_req *req, json_t *resp);
+
+struct ctl_server;
+
+/* Creates the socket (0660, group "meshsec" if it exists), replacing a stale one. */
+int ctl_open(struct event_base *base, const char *path, ctl_handler_fn fn, void *ctx, struct ctl_server **out,
+	     struct ms_error *err);
+/* Closes every connection and removes the socket file. */
+void ctl_close(struct ctl_server *s);
+
+#endif

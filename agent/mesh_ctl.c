@@ -1,0 +1,96 @@
+/* The agent's answers to control requests (agent/CONTROL.md); the socket is ctl_server.c's. */
+#include "config.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "mesh.h"
+#include "mesh_internal.h"
+
+static enum ms_ctl_result failed(json_t *resp, enum ms_ctl_result rc, const char *msg)
+{
+	json_object_set_new(resp, "message", json_string(msg));
+	return rc;
+}
+
+static enum ms_ctl_result rekey(struct mesh *m, const char *only, json_t *resp)
+{
+	json_t *names = json_array();
+	uint64_t now = mesh_now_ms();
+
+	for (size_t i = 0; i < m->cap_peers; i++) {
+		if (!m->peers[i].used || (only[0] && strcmp(only, m->peers[i].name) != 0))
+			continue;
+		hs_initiate(m->hs, (int)i, now, mesh_wall_ns(), m->out);
+		mesh_run_actions(m);
+		json_array_append_new(names, json_string(m->peers[i].name));
+	}
+	if (only[0] && json_array_size(names) == 0) {
+		json_decref(names);
+		return failed(resp, MS_CTL_E_NOT_FOUND, "no such peer; `meshsec peers` lists them");
+	}
+	log_info("rekey requested over the control socket for %zu peers", json_array_size(names));
+	json_object_set_new(resp, "rekeying", names);
+	return MS_CTL_OK;
+}
+
+/* Removes everything tagged and stops the agent once the answer is on its way. */
+static enum ms_ctl_result down(struct mesh *m, json_t *resp)
+{
+	struct timeval soon = { 0, 200000 };
+	size_t n_sps, n_sas;
+	struct ms_error err;
+
+	m->stopping = true;	/* no more handshakes, no more kernel requests */
+	if (xnl_remove_all_tagged(m->xnl, &n_sps, &n_sas, &err) < 0)
+		return failed(resp, MS_CTL_E_FAILED, err.msg);
+	log_info("down requested over the control socket: removed %zu policies and %zu SAs; stopping", n_sps, n_sas);
+	json_object_set_new(resp, "policies_removed", json_integer((json_int_t)n_sps));
+	json_object_set_new(resp, "sas_removed", json_integer((json_int_t)n_sas));
+	event_base_loopexit(m->base, &soon);
+	return MS_CTL_OK;
+}
+
+enum ms_ctl_result mesh_ctl_handle(void *ctx, const struct ms_ctl_req *req, json_t *resp)
+{
+	struct mesh *m = ctx;
+	struct ms_error err;
+	json_t *doc;
+
+	switch (req->type) {
+	case MS_CTL_STATUS:
+	case MS_CTL_PEERS:
+	case MS_CTL_SHOW:
+		if (req->type == MS_CTL_SHOW && !mesh_find_peer(m, req->peer))
+			return failed(resp, MS_CTL_E_NOT_FOUND, "no such peer; `meshsec peers` lists them");
+		doc = mesh_status_json(m, req->type == MS_CTL_SHOW ? req->peer : NULL);
+		if (req->type == MS_CTL_PEERS)
+			json_object_set(resp, "peers", json_object_get(doc, "peers"));
+		else
+			json_object_update(resp, doc);
+		json_decref(doc);
+		return MS_CTL_OK;
+	case MS_CTL_METRICS:
+		json_object_set_new(resp, "text", mesh_metrics_text(m));
+		return MS_CTL_OK;
+	case MS_CTL_RELOAD:
+		if (mesh_reload(m, &err) < 0)
+			return failed(resp, MS_CTL_E_FAILED, err.msg);
+		json_object_set_new(resp, "message", json_string("reloaded"));
+		return MS_CTL_OK;
+	case MS_CTL_REKEY:
+		return rekey(m, req->peer, resp);
+	case MS_CTL_LOG_LEVEL:
+		if (req->level >= 0) {
+			log_set_level((enum log_level)req->level);
+			log_info("log level set to %s over the control socket", log_level_name(log_get_level()));
+		}
+		json_object_set_new(resp, "level", json_string(log_level_name(log_get_level())));
+		return MS_CTL_OK;
+	case MS_CTL_DOWN:
+		return down(m, resp);
+	case MS_CTL_TYPE_COUNT:
+		break;
+	}
+	return failed(resp, MS_CTL_E_UNKNOWN, "unknown request");
+}
