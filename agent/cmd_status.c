@@ -58,9 +58,11 @@ static void print_peer(json_t *p)
 {
 	json_t *spi = json_object_get(p, "spi"), *in = json_object_get(spi, "in"), *out = json_object_get(spi, "out");
 	int f = json_integer_value(json_array_get(in, 0)) ? 0 : 1;
-	char a1[16], a2[16], b1[16], b2[16], spis[40], io[2][40];
+	char a1[16], a2[16], b1[16], b2[16], spis[40], io[2][40], rtt[16] = "-";
 	long long errs = n(p, "errors", "bad_mac") + n(p, "errors", "replay") + n(p, "errors", "failed");
 
+	if (json_is_number(json_object_get(p, "rtt_ms")))
+		snprintf(rtt, sizeof(rtt), "%.1fms", json_number_value(json_object_get(p, "rtt_ms")));
 	snprintf(spis, sizeof(spis), "%08llx/%08llx", (long long)json_integer_value(json_array_get(in, f)),
 		 (long long)json_integer_value(json_array_get(out, f)));
 	snprintf(io[0], sizeof(io[0]), "%s/%lld", bytes(n(p, "in", "bytes"), b1, sizeof(b1)), n(p, "in", "packets"));
@@ -68,7 +70,9 @@ static void print_peer(json_t *p)
 	printf("%-16s %-15s %-10s %-7s %-9s %-7s %-14s %-14s %-17s %lld\n", s(p, "name"),
 	       json_string_value(json_array_get(json_object_get(p, "addresses"), 0)), s(p, "state"),
 	       age(json_object_get(p, "since_s"), a1, sizeof(a1)), age(json_object_get(p, "last_handshake_age_s"), a2, sizeof(a2)),
-	       json_is_number(json_object_get(p, "rtt_ms")) ? "" : "-", io[0], io[1], spis, errs);
+	       rtt, io[0], io[1], spis, errs);
+	if (json_is_true(json_object_get(p, "drift")))
+		printf("  ^ runs another inventory (digest %s): ship the current one to %s\n", s(p, "inventory_digest"), s(p, "name"));
 }
 
 static void print_status(json_t *doc, int header)
@@ -83,8 +87,9 @@ static void print_status(json_t *doc, int header)
 		printf("mesh %s (%s, port %lld)   self %s   inventory %.16s… (%lld nodes)   agent up %s\n", s(mesh, "name"),
 		       s(mesh, "cipher"), n(mesh, "port", NULL), s(json_object_get(doc, "self"), "name"), s(inv, "digest"),
 		       n(inv, "nodes", NULL), age(json_object_get(json_object_get(doc, "agent"), "uptime_s"), a, sizeof(a)));
-		printf("peers %lld: %lld up, %lld connecting, %lld down\n\n", n(doc, "counts", "peers"), n(doc, "counts", "up"),
-		       n(doc, "counts", "connecting"), n(doc, "counts", "down"));
+		printf("peers %lld: %lld up, %lld connecting, %lld down%s\n\n", n(doc, "counts", "peers"), n(doc, "counts", "up"),
+		       n(doc, "counts", "connecting"), n(doc, "counts", "down"),
+		       n(doc, "counts", "drift") ? "; some peers run another inventory (marked below)" : "");
 	}
 	printf("%-16s %-15s %-10s %-7s %-9s %-7s %-14s %-14s %-17s %s\n", "PEER", "ADDRESS", "STATE", "SINCE", "HANDSHAKE",
 	       "RTT", "IN bytes/pkts", "OUT bytes/pkts", "SPI in/out", "ERRORS");

@@ -19,13 +19,15 @@
 #define MAX_CLIENTS 64
 #define IDLE_TIMEOUT_S 30
 #define ACCEPT_RETRY_S 1
+#define DISCARD_MAX (1u << 20)	/* an over-long line is skipped to its end, up to this much */
 
 struct client {
 	struct client *next, **pprev;	/* in the server's list, so close can free them all */
 	struct ctl_server *srv;
 	struct bufferevent *bev;
 	uid_t uid;
-	int closing;	/* reply queued; close once it is written */
+	int closing;		/* reply queued; close once it is written */
+	size_t discarding;	/* inside an over-long line: bytes thrown away so far */
 };
 
 struct ctl_server {
@@ -91,6 +93,30 @@ static void handle_line(struct client *c, const char *line, size_t len)
 	send_reply(c, rc, resp);
 }
 
+/*
+ * An over-long line is thrown away up to its newline and answered "too-large", and the
+ * connection goes on; a client that never ends the line is cut off after DISCARD_MAX.
+ */
+static bool skip_long_line(struct client *c, struct evbuffer *in)
+{
+	struct evbuffer_ptr nl = evbuffer_search(in, "\n", 1, NULL);
+	size_t n = nl.pos >= 0 ? (size_t)nl.pos + 1 : evbuffer_get_length(in);
+
+	evbuffer_drain(in, n);
+	c->discarding += n;
+	if (nl.pos >= 0) {
+		c->discarding = 0;
+		reply_error(c, MS_CTL_E_TOO_LARGE, "requests are at most 4095 bytes, each ending with a newline");
+		return true;
+	}
+	if (c->discarding > DISCARD_MAX) {
+		reply_error(c, MS_CTL_E_TOO_LARGE, "a line of over 1 MiB: closing the connection");
+		c->closing = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+	return false;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
@@ -98,14 +124,23 @@ static void on_read(struct bufferevent *bev, void *arg)
 	size_t len;
 	char *line;
 
-	while (!c->closing && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+	for (;;) {
+		if (c->closing)
+			return;
+		if (c->discarding || evbuffer_get_length(in) >= MS_CTL_MAX_REQUEST) {
+			struct evbuffer_ptr nl = evbuffer_search(in, "\n", 1, NULL);
+
+			if (c->discarding || nl.pos < 0 || (size_t)nl.pos >= MS_CTL_MAX_REQUEST) {
+				c->discarding += !c->discarding;	/* now in an over-long line */
+				if (!skip_long_line(c, in))
+					return;
+				continue;
+			}
+		}
+		if (!(line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)))
+			return;
 		handle_line(c, line, len);
 		free(line);
-	}
-	if (!c->closing && evbuffer_get_length(in) >= MS_CTL_MAX_REQUEST) {
-		reply_error(c, MS_CTL_E_TOO_LARGE, "requests are at most 4095 bytes and end with a newline");
-		c->closing = 1;	/* the rest of this line cannot be framed: close after the reply */
-		bufferevent_disable(bev, EV_READ);
 	}
 }
 

@@ -281,6 +281,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	mesh_commit(m);
+	mesh_liveness(m, now);
 	mesh_update_states(m, now);
 	/* A peer whose handshake failed locally (SPI allocation, DH) is tried again. */
 	for (size_t i = 0; i < m->cap_peers; i++) {
@@ -441,6 +442,7 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 			      m->conf.secret->key, alloc_spi, m);
 	if (!m->hs)
 		return ms_error_set(err, ENOMEM, "out of memory");
+	hs_set_digest(m->hs, m->digest);
 	for (size_t i = 0; i < m->conf.inv->n_nodes; i++)
 		if (i != m->conf.self && mesh_shared_families(m, &m->conf.inv->nodes[i]) &&
 		    (rc = mesh_peer_add(m, &m->conf.inv->nodes[i])) < 0)

@@ -32,6 +32,9 @@ struct apeer {
 	uint64_t rx, tx;		/* handshake datagrams */
 	enum peer_state state;
 	uint64_t since_ms;		/* in this state since */
+	/* Liveness (mesh_liveness.c). */
+	bool dead;			/* silent for dead_after_seconds: down until a sign of life */
+	uint64_t dead_since_ms, last_ping_ms, in_packets;
 };
 
 /* An SA found at start-up: kept until its peer has fresh keys, then retired. */
@@ -64,7 +67,7 @@ struct mesh {
 	size_t n_stale;
 	struct ratelimit *rl;
 	struct mesh_stats st;
-	uint64_t started_ms;
+	uint64_t started_ms, counters_ms;	/* start; last look at the SA counters */
 	bool stopping;			/* `down` asked: no more handshakes or kernel requests */
 	uint8_t digest[MS_DIGEST_LEN];	/* of the running inventory */
 };
@@ -83,6 +86,8 @@ const struct apeer *mesh_find_peer(const struct mesh *m, const char *name);
 void mesh_log_stats(const struct mesh *m);
 
 const char *peer_state_name(enum peer_state s);
+/* Keepalives and dead-peer detection, from the tick (agent/CONTROL.md, "Liveness"). */
+void mesh_liveness(struct mesh *m, uint64_t now_ms);
 /* Re-derives every peer's state from the engine; logs and timestamps changes. */
 void mesh_update_states(struct mesh *m, uint64_t now_ms);
 /* The status document (agent/CONTROL.md): the mesh, and every peer or only the one named. */

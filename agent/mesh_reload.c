@@ -113,6 +113,7 @@ int mesh_reload(struct mesh *m, struct ms_error *err)
 	ms_inventory_free(m->conf.inv);
 	m->conf.inv = inv;
 	ms_inventory_digest(inv, m->digest);
+	hs_set_digest(m->hs, m->digest);
 	m->conf.self = self;
 	for (size_t id = 0; id < m->cap_peers; id++) {
 		int i;

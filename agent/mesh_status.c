@@ -21,8 +21,10 @@ const char *peer_state_name(enum peer_state s)
 	return n[s];
 }
 
-static enum peer_state derive(const struct hs_peer_info *i)
+static enum peer_state derive(const struct apeer *p, const struct hs_peer_info *i)
 {
+	if (p->dead)
+		return PEER_DOWN;
 	if (i->established)
 		return PEER_UP;
 	if ((i->state == HS_INIT_SENT || i->state == HS_RESP_SENT) && i->tries < DOWN_AFTER_TRIES)
@@ -40,12 +42,14 @@ void mesh_update_states(struct mesh *m, uint64_t now)
 		if (!p->used)
 			continue;
 		hs_peer_info(m->hs, (int)i, &info);
-		s = derive(&info);
+		s = derive(p, &info);
 		if (s == p->state)
 			continue;
-		if (s == PEER_DOWN)
-			log_warnx("peer %s: down (%s for %llu ms); retrying with backoff", p->name,
-				  p->state == PEER_UP ? "was up" : "no answer", (unsigned long long)(now - p->since_ms));
+		if (s == PEER_DOWN && !p->dead)
+			log_warnx("peer %s: down (no answer for %llu ms); retrying with backoff", p->name,
+				  (unsigned long long)(now - p->since_ms));
+		else if (s == PEER_UP && p->state == PEER_DOWN)
+			log_info("peer %s: up again", p->name);
 		p->state = s;
 		p->since_ms = now;
 	}
@@ -87,12 +91,12 @@ static json_t *age_json(uint64_t now, uint64_t then)
 	return then ? json_real((double)(now - then) / 1000.0) : json_null();
 }
 
-static json_t *peer_json(struct mesh *m, size_t id, const struct xnl_sa *sas, size_t n_sas, uint64_t now)
+static json_t *peer_json(struct mesh *m, size_t id, const struct xnl_sa *sas, size_t n_sas, uint64_t now, bool *drift)
 {
 	const struct apeer *p = &m->peers[id];
 	struct hs_peer_info info;
 	uint64_t ib, ip, ob, op;
-	json_t *e = json_object();
+	json_t *e = json_object(), *j;
 
 	hs_peer_info(m->hs, (int)id, &info);
 	counters(sas, n_sas, info.in_spi, &ib, &ip);
@@ -100,7 +104,8 @@ static json_t *peer_json(struct mesh *m, size_t id, const struct xnl_sa *sas, si
 	json_object_set_new(e, "bad_mac", json_integer((json_int_t)info.drops[HS_DROP_BAD_MAC]));
 	json_object_set_new(e, "replay", json_integer((json_int_t)info.drops[HS_DROP_REPLAY]));
 	json_object_set_new(e, "failed", json_integer((json_int_t)info.drops[HS_DROP_FAILED]));
-	return json_pack("{s:s, s:o, s:s, s:o, s:o, s:I, s:n, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:[I,I], s:[I,I]}, s:s, s:o}",
+	*drift = info.have_digest && memcmp(info.peer_digest, m->digest, MS_DIGEST_LEN) != 0;
+	j = json_pack("{s:s, s:o, s:s, s:o, s:o, s:I, s:n, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:[I,I], s:[I,I]}, s:s, s:o}",
 			 "name", p->name, "addresses", addrs_json(&p->v4, &p->v6), "state", peer_state_name(p->state),
 			 "since_s", age_json(now, p->since_ms), "last_handshake_age_s", age_json(now, info.established_ms),
 			 "handshakes", (json_int_t)info.handshakes, "rtt_ms",
@@ -109,13 +114,18 @@ static json_t *peer_json(struct mesh *m, size_t id, const struct xnl_sa *sas, si
 			 "spi", "in", (json_int_t)info.in_spi[0], (json_int_t)info.in_spi[1],
 			 "out", (json_int_t)info.out_spi[0], (json_int_t)info.out_spi[1],
 			 "cipher", ms_cipher_name(m->conf.inv->cipher), "errors", e);
+	json_object_set_new(j, "rtt_ms", info.rtt_us ? json_real((double)info.rtt_us / 1000.0) : json_null());
+	json_object_set_new(j, "last_seen_age_s", age_json(now, info.last_seen_ms));
+	json_object_set_new(j, "inventory_digest", info.have_digest ? hex_json(info.peer_digest, MS_DIGEST_LEN) : json_null());
+	json_object_set_new(j, "drift", json_boolean(*drift));
+	return j;
 }
 
 json_t *mesh_status_json(struct mesh *m, const char *only)
 {
 	const struct ms_node *self = &m->conf.inv->nodes[m->conf.self];
 	uint64_t now = mesh_now_ms();
-	size_t n_sas = 0, count[3] = { 0, 0, 0 }, total = 0;
+	size_t n_sas = 0, count[3] = { 0, 0, 0 }, total = 0, drifted = 0;
 	struct xnl_sa *sas = NULL;
 	struct ms_error err;
 	json_t *peers = json_array(), *doc;
@@ -125,13 +135,20 @@ json_t *mesh_status_json(struct mesh *m, const char *only)
 	for (size_t i = 0; i < m->cap_peers; i++) {
 		if (!m->peers[i].used)
 			continue;
+		json_t *pj;
+		bool drift;
+
 		count[m->peers[i].state]++;
 		total++;
+		pj = peer_json(m, i, sas, n_sas, now, &drift);
+		drifted += drift;
 		if (!only || strcmp(only, m->peers[i].name) == 0)
-			json_array_append_new(peers, peer_json(m, i, sas, n_sas, now));
+			json_array_append_new(peers, pj);
+		else
+			json_decref(pj);
 	}
 	free(sas);
-	doc = json_pack("{s:{s:s, s:s, s:i}, s:{s:s, s:o}, s:{s:s, s:o, s:I}, s:{s:I, s:f, s:s}, s:{s:I, s:I, s:I, s:I}}",
+	doc = json_pack("{s:{s:s, s:s, s:i}, s:{s:s, s:o}, s:{s:s, s:o, s:I}, s:{s:I, s:f, s:s}, s:{s:I, s:I, s:I, s:I, s:I}}",
 			"mesh", "name", m->conf.inv->mesh_name, "cipher", ms_cipher_name(m->conf.inv->cipher),
 			"port", (int)m->conf.inv->port,
 			"self", "name", self->name, "addresses", addrs_json(&self->v4, &self->v6),
@@ -140,7 +157,8 @@ json_t *mesh_status_json(struct mesh *m, const char *only)
 			"agent", "pid", (json_int_t)getpid(), "uptime_s", (double)(now - m->started_ms) / 1000.0,
 			"log_level", log_level_name(log_get_level()),
 			"counts", "peers", (json_int_t)total, "up", (json_int_t)count[PEER_UP],
-			"connecting", (json_int_t)count[PEER_CONNECTING], "down", (json_int_t)count[PEER_DOWN]);
+			"connecting", (json_int_t)count[PEER_CONNECTING], "down", (json_int_t)count[PEER_DOWN],
+			"drift", (json_int_t)drifted);
 	json_object_set_new(doc, "peers", peers);
 	return doc;
 }

@@ -41,6 +41,13 @@ struct hs_peer {
 	uint32_t old_in[2];
 	uint64_t old_deadline;
 	uint64_t last_peer_ts;
+	/* Liveness (keepalives). */
+	uint64_t ping_ts, ping_sent_ms;		/* the PING awaiting its PONG (ping_ts 0: none) */
+	uint8_t ping_mac[MS_WIRE_MAC_LEN];
+	uint64_t last_ping_rx_ts;		/* newest PING accepted from the peer */
+	uint64_t last_seen_ms, rtt_us;
+	uint8_t peer_digest[MS_DIGEST_LEN];
+	bool have_digest;
 	unsigned fail_tries;		/* local failures in a row (kernel refused our SAs) */
 	uint64_t retry_ms;		/* no new handshake of ours before this */
 	uint64_t handshakes, drops[HS_VERDICT_COUNT];
@@ -56,6 +63,7 @@ struct hs_engine {
 	struct hs_secret *sec;
 	size_t n, cap;
 	uint64_t last_own_ts;
+	uint8_t digest[MS_DIGEST_LEN];		/* our inventory's, sent in keepalives */
 	uint64_t drops[HS_VERDICT_COUNT];
 };
 
@@ -283,6 +291,13 @@ void hs_peer_fail(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *o
 	p->retry_ms = now_ms + backoff(p->fail_tries);
 }
 
+/* Strictly increasing even if the wall clock is not, so a peer never sees a replay. */
+static uint64_t next_ts(struct hs_engine *e, uint64_t wall_ns)
+{
+	e->last_own_ts = wall_ns > e->last_own_ts ? wall_ns : e->last_own_ts + 1;
+	return e->last_own_ts;
+}
+
 void hs_initiate(struct hs_engine *e, int id, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out)
 {
 	struct hs_peer *p = &e->peers[id];
@@ -290,8 +305,7 @@ void hs_initiate(struct hs_engine *e, int id, uint64_t now_ms, uint64_t wall_ns,
 
 	if (p->st == HS_INIT_SENT || p->st == HS_RESP_SENT || now_ms < p->retry_ms)
 		return;
-	/* Strictly increasing even if the wall clock is not, so a peer never sees a replay. */
-	e->last_own_ts = wall_ns > e->last_own_ts ? wall_ns : e->last_own_ts + 1;
+	next_ts(e, wall_ns);
 	randombytes_buf(&p->hs_id, sizeof(p->hs_id));
 	randombytes_buf(e->sec[id].eph_sk, 32);
 	crypto_scalarmult_base(p->eph_i, e->sec[id].eph_sk);
@@ -484,6 +498,67 @@ static enum hs_verdict on_confirm(struct hs_engine *e, int id, const struct ms_m
 	return HS_ACCEPTED;
 }
 
+void hs_set_digest(struct hs_engine *e, const uint8_t digest[MS_DIGEST_LEN])
+{
+	memcpy(e->digest, digest, MS_DIGEST_LEN);
+}
+
+void hs_ping(struct hs_engine *e, int id, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+	struct ms_msg m = { .type = MS_MSG_PING };
+	uint8_t buf[MS_WIRE_MAX];
+	size_t len;
+
+	snprintf(m.sender, sizeof(m.sender), "%s", e->self);
+	snprintf(m.receiver, sizeof(m.receiver), "%s", p->name);
+	m.ts = p->ping_ts = next_ts(e, wall_ns);
+	memcpy(m.digest, e->digest, MS_DIGEST_LEN);
+	len = ms_wire_encode(&m, e->sec[id].mac_key, zero_mac, buf);
+	memcpy(p->ping_mac, ms_wire_mac(buf, len), MS_WIRE_MAC_LEN);
+	p->ping_sent_ms = now_ms;
+	emit_send(out, id, buf, len);
+}
+
+void hs_peer_seen(struct hs_engine *e, int id, uint64_t now_ms)
+{
+	e->peers[id].last_seen_ms = now_ms;
+}
+
+/* A PING (MAC checked): newer than the last one and not stale, answered with a chained PONG. */
+static enum hs_verdict on_ping(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf, size_t len,
+			       uint64_t wall_ns, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+	struct ms_msg r = { .type = MS_MSG_PONG };
+	uint8_t pong[MS_WIRE_MAX];
+	size_t n;
+
+	if (m->ts <= p->last_ping_rx_ts || (wall_ns > HS_TS_WINDOW_NS && m->ts < wall_ns - HS_TS_WINDOW_NS))
+		return HS_DROP_REPLAY;
+	p->last_ping_rx_ts = m->ts;
+	memcpy(p->peer_digest, m->digest, MS_DIGEST_LEN);
+	p->have_digest = true;
+	snprintf(r.sender, sizeof(r.sender), "%s", e->self);
+	snprintf(r.receiver, sizeof(r.receiver), "%s", p->name);
+	r.ts = m->ts;
+	memcpy(r.digest, e->digest, MS_DIGEST_LEN);
+	n = ms_wire_encode(&r, e->sec[id].mac_key, ms_wire_mac(buf, len), pong);
+	emit_send(out, id, pong, n);
+	return HS_ACCEPTED;
+}
+
+static enum hs_verdict on_pong(struct hs_engine *e, int id, const struct ms_msg *m, uint64_t now_ms)
+{
+	struct hs_peer *p = &e->peers[id];
+
+	p->rtt_us = (now_ms - p->ping_sent_ms) * 1000;
+	p->ping_ts = 0;
+	memcpy(p->peer_digest, m->digest, MS_DIGEST_LEN);
+	p->have_digest = true;
+	return HS_ACCEPTED;
+}
+
 /* Picks the MAC context a message must chain to, or says it answers nothing we have. */
 static const uint8_t *context(const struct hs_peer *p, const struct ms_msg *m, bool *duplicate)
 {
@@ -500,6 +575,10 @@ static const uint8_t *context(const struct hs_peer *p, const struct ms_msg *m, b
 		if (p->st == HS_RESP_SENT && m->hs_id == p->hs_id)
 			return p->resp_mac;
 		return NULL;
+	case MS_MSG_PING:
+		return zero_mac;
+	case MS_MSG_PONG:
+		return p->ping_ts && m->ts == p->ping_ts ? p->ping_mac : NULL;
 	}
 	return NULL;
 }
@@ -535,10 +614,16 @@ enum hs_verdict hs_input(struct hs_engine *e, const uint8_t *buf, size_t len, ui
 		v = on_init(e, id, &m, buf, len, now_ms, wall_ns, out);
 	else if (m.type == MS_MSG_RESP)
 		v = on_resp(e, id, &m, buf, len, now_ms, out);
-	else
+	else if (m.type == MS_MSG_CONFIRM)
 		v = on_confirm(e, id, &m, now_ms, out);
+	else if (m.type == MS_MSG_PING)
+		v = on_ping(e, id, &m, buf, len, wall_ns, out);
+	else
+		v = on_pong(e, id, &m, now_ms);
 	if (v != HS_ACCEPTED)
 		e->peers[id].drops[v]++;
+	else
+		e->peers[id].last_seen_ms = now_ms;	/* an authentic, fresh message: the peer is alive */
 	return v;
 }
 
@@ -590,6 +675,11 @@ void hs_peer_info(const struct hs_engine *e, int id, struct hs_peer_info *info)
 	info->established_ms = p->up_ms;
 	info->handshakes = p->handshakes;
 	info->tries = p->tries;
+	info->last_seen_ms = p->last_seen_ms;
+	info->rtt_us = p->rtt_us;
+	info->ping_outstanding = p->ping_ts != 0;
+	info->have_digest = p->have_digest;
+	memcpy(info->peer_digest, p->peer_digest, MS_DIGEST_LEN);
 	info->holds_secrets = !sodium_is_zero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk)) ||
 			      !sodium_is_zero((const uint8_t *)e->sec[id].pend_out, sizeof(e->sec[id].pend_out));
 	memcpy(info->drops, p->drops, sizeof(info->drops));

@@ -27,7 +27,7 @@ struct ctx {
 };
 
 static const char *const top_keys[] = { "version", "mesh", "nodes", NULL };
-static const char *const mesh_keys[] = { "name", "port", "cipher", NULL };
+static const char *const mesh_keys[] = { "name", "port", "cipher", "keepalive_seconds", "dead_after_seconds", NULL };
 static const char *const node_keys[] = { "name", "addresses", NULL };
 static const char *const cipher_names[] = { "aes-gcm-128", "aes-gcm-256", "chacha20-poly1305", NULL };
 
@@ -143,9 +143,31 @@ static const char *refusal(const char *name)
 	return NULL;
 }
 
+/* An optional integer setting of the mesh section, in [lo, hi]. */
+static int get_int(struct ctx *c, const json_t *mesh, const char *key, json_int_t lo, json_int_t hi, json_int_t dflt,
+		   const char *what, json_int_t *out)
+{
+	const json_t *v = json_object_get(mesh, key);
+	char path[48];
+	int ret;
+
+	snprintf(path, sizeof(path), "mesh.%s", key);
+	*out = dflt;
+	if (!v)
+		return 0;
+	if ((ret = want_type(c, path, v, JSON_INTEGER, "an integer")))
+		return ret;
+	*out = json_integer_value(v);
+	if (*out < lo || *out > hi)
+		return fail(c, path, "%lld is out of range; use %s from %lld to %lld (default %lld)", (long long)*out, what,
+			    (long long)lo, (long long)hi, (long long)dflt);
+	return 0;
+}
+
 static int parse_mesh(struct ctx *c, const json_t *mesh, struct ms_inventory *inv)
 {
 	const json_t *v;
+	json_int_t n;
 	int ret;
 
 	if ((ret = want_type(c, "mesh", mesh, JSON_OBJECT, "an object with \"name\", \"port\", \"cipher\"")) ||
@@ -157,19 +179,19 @@ static int parse_mesh(struct ctx *c, const json_t *mesh, struct ms_inventory *in
 	if ((ret = get_name(c, "mesh.name", v, "mesh name", inv->mesh_name)))
 		return ret;
 
-	inv->port = MS_DEFAULT_PORT;
-	v = json_object_get(mesh, "port");
-	if (v) {
-		json_int_t p;
-
-		if ((ret = want_type(c, "mesh.port", v, JSON_INTEGER, "an integer UDP port")))
-			return ret;
-		p = json_integer_value(v);
-		if (p < 1 || p > 65535)
-			return fail(c, "mesh.port", "%lld is out of range; use a UDP port from 1 to 65535 (default %d)",
-				    (long long)p, MS_DEFAULT_PORT);
-		inv->port = (uint16_t)p;
-	}
+	if ((ret = get_int(c, mesh, "port", 1, 65535, MS_DEFAULT_PORT, "a UDP port", &n)))
+		return ret;
+	inv->port = (uint16_t)n;
+	if ((ret = get_int(c, mesh, "keepalive_seconds", 1, 3600, MS_DEFAULT_KEEPALIVE_S, "seconds between keepalives", &n)))
+		return ret;
+	inv->keepalive_s = (unsigned)n;
+	if ((ret = get_int(c, mesh, "dead_after_seconds", 2, 86400, MS_DEFAULT_DEAD_AFTER_S, "seconds of silence", &n)))
+		return ret;
+	inv->dead_after_s = (unsigned)n;
+	if (inv->dead_after_s < 2 * inv->keepalive_s)
+		return fail(c, "mesh.dead_after_seconds", "%u is less than twice keepalive_seconds (%u); a peer would be "
+			    "declared down before two keepalives could be missed: raise it to at least %u",
+			    inv->dead_after_s, inv->keepalive_s, 2 * inv->keepalive_s);
 
 	inv->cipher = MS_DEFAULT_CIPHER;
 	v = json_object_get(mesh, "cipher");

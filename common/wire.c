@@ -15,6 +15,8 @@ static size_t body_len(enum ms_msg_type t)
 	case MS_MSG_INIT: return 8 + 8 + MS_EPH_LEN + MS_NONCE_LEN;
 	case MS_MSG_RESP: return 8 + MS_EPH_LEN + MS_NONCE_LEN + 8;
 	case MS_MSG_CONFIRM: return 8 + 8;
+	case MS_MSG_PING:
+	case MS_MSG_PONG: return 8 + MS_DIGEST_LEN;
 	}
 	return 0;
 }
@@ -72,6 +74,12 @@ size_t ms_wire_encode(const struct ms_msg *m, const uint8_t mac_key[MS_KEY_LEN],
 	out[4] = (uint8_t)m->type, out[5] = 0, out[6] = (uint8_t)sl, out[7] = (uint8_t)rl;
 	memcpy(out + n, m->sender, sl), n += sl;
 	memcpy(out + n, m->receiver, rl), n += rl;
+	if (m->type == MS_MSG_PING || m->type == MS_MSG_PONG) {
+		put64(out + n, m->ts), n += 8;
+		memcpy(out + n, m->digest, MS_DIGEST_LEN), n += MS_DIGEST_LEN;
+		mac(out + n, out, n, mac_key, prev);
+		return n + MS_WIRE_MAC_LEN;
+	}
 	put64(out + n, m->hs_id), n += 8;
 	if (m->type == MS_MSG_INIT)
 		put64(out + n, m->ts), n += 8;
@@ -108,7 +116,7 @@ enum ms_wire_status ms_wire_peek(const uint8_t *buf, size_t len, struct ms_msg *
 		return MS_WIRE_MAGIC;
 	if (buf[3] != MS_WIRE_VERSION)
 		return MS_WIRE_VERSION_MISMATCH;
-	if (buf[4] < MS_MSG_INIT || buf[4] > MS_MSG_CONFIRM || buf[5] != 0)
+	if (buf[4] < MS_MSG_INIT || buf[4] > MS_MSG_PONG || buf[5] != 0)
 		return MS_WIRE_BAD_TYPE;
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->type = (enum ms_msg_type)buf[4];
@@ -136,6 +144,11 @@ void ms_wire_decode_body(const uint8_t *buf, size_t len, struct ms_msg *m)
 	size_t n = HDR + (size_t)buf[6] + buf[7];
 
 	(void)len;
+	if (m->type == MS_MSG_PING || m->type == MS_MSG_PONG) {
+		m->ts = get64(buf + n), n += 8;
+		memcpy(m->digest, buf + n, MS_DIGEST_LEN);
+		return;
+	}
 	m->hs_id = get64(buf + n), n += 8;
 	if (m->type == MS_MSG_INIT)
 		m->ts = get64(buf + n), n += 8;

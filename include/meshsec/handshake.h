@@ -100,6 +100,15 @@ void hs_initiate(struct hs_engine *e, int peer, uint64_t now_ms, uint64_t wall_n
 enum hs_verdict hs_input(struct hs_engine *e, const uint8_t *buf, size_t len, uint64_t now_ms,
 			 uint64_t wall_ns, struct hs_out *out, int *peer_out);
 
+/*
+ * Liveness (common/PROTOCOL.md, "Keepalives").  hs_ping sends a PING; its PONG gives the RTT.
+ * Every authentic message records the peer as seen; hs_peer_seen records other evidence (the
+ * shell saw the peer's ESP counters move).  The digest goes out in every PING and PONG.
+ */
+void hs_set_digest(struct hs_engine *e, const uint8_t digest[MS_DIGEST_LEN]);
+void hs_ping(struct hs_engine *e, int peer, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out);
+void hs_peer_seen(struct hs_engine *e, int peer, uint64_t now_ms);
+
 /* Retransmissions and grace expiries due at now; returns the next deadline (UINT64_MAX: none). */
 uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out);
 
@@ -113,7 +122,12 @@ struct hs_peer_info {
 	uint64_t established_ms;	/* when the current SAs were made */
 	uint64_t handshakes;		/* completed */
 	bool holds_secrets;
-	unsigned tries;			/* retransmissions of the handshake under way */		/* an ephemeral private key or pending traffic keys remain */
+	unsigned tries;			/* retransmissions of the handshake under way */
+	uint64_t last_seen_ms;		/* last authentic, fresh message from the peer (or hs_peer_seen) */
+	uint64_t rtt_us;		/* of the last answered keepalive; 0: none yet */
+	bool ping_outstanding;
+	bool have_digest;		/* the peer told us its inventory digest */
+	uint8_t peer_digest[MS_DIGEST_LEN];		/* an ephemeral private key or pending traffic keys remain */
 	uint64_t drops[HS_VERDICT_COUNT];
 };
 void hs_peer_info(const struct hs_engine *e, int peer, struct hs_peer_info *info);

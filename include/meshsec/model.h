@@ -16,6 +16,8 @@
 #define MS_NAME_MAX 63
 #define MS_NODES_MAX 4096
 #define MS_DEFAULT_PORT 4801
+#define MS_DEFAULT_KEEPALIVE_S 10
+#define MS_DEFAULT_DEAD_AFTER_S 30
 
 enum ms_cipher {
 	MS_CIPHER_AES_GCM_128,
@@ -35,6 +37,8 @@ struct ms_inventory {
 	char mesh_name[MS_NAME_MAX + 1];
 	uint16_t port;
 	enum ms_cipher cipher;
+	unsigned keepalive_s;		/* a PING when a pair has been silent this long */
+	unsigned dead_after_s;		/* silence after which a peer is down (>= 2 x keepalive_s) */
 	struct ms_node *nodes;
 	size_t n_nodes;
 };

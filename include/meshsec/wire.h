@@ -26,16 +26,19 @@ enum ms_msg_type {
 	MS_MSG_INIT = 1,	/* initiator -> responder: ephemeral, nonce, timestamp */
 	MS_MSG_RESP = 2,	/* responder -> initiator: ephemeral, nonce, responder's inbound SPIs */
 	MS_MSG_CONFIRM = 3,	/* initiator -> responder: initiator's inbound SPIs */
+	MS_MSG_PING = 4,	/* keepalive: sequence (sender's clock), sender's inventory digest */
+	MS_MSG_PONG = 5,	/* answer: the PING's sequence, the answerer's digest; chained to the PING */
 };
 
 struct ms_msg {
 	enum ms_msg_type type;
 	char sender[MS_NAME_MAX + 1], receiver[MS_NAME_MAX + 1];
 	uint64_t hs_id;			/* chosen by the initiator, echoed */
-	uint64_t ts;			/* INIT: initiator's wall clock, ns; replay protection */
+	uint64_t ts;			/* INIT, PING, PONG: sender's (PONG: pinger's) wall clock, ns */
 	uint8_t eph[MS_EPH_LEN];	/* INIT, RESP */
 	uint8_t nonce[MS_NONCE_LEN];	/* INIT, RESP */
 	uint32_t spi[2];		/* RESP, CONFIRM: sender's inbound SPI for IPv4, IPv6 (0: none) */
+	uint8_t digest[MS_DIGEST_LEN];	/* PING, PONG: the sender's inventory digest */
 };
 
 enum ms_wire_status {

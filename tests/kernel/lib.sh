@@ -119,10 +119,11 @@ INV=$RESULTS/inventory.json
 KEY=$RESULTS/mesh.key
 
 # write_inventory N [v4|v6|dual] [FIRST]: nodes FIRST..N (default 1) into $INV, atomically.
+# MESH_EXTRA adds settings to the mesh section (', "keepalive_seconds": 1').
 write_inventory() {
 	local n=$1 fam=${2:-v4} first=${3:-1} i sep="" addrs
 	{
-		printf '{"version": 1, "mesh": {"name": "kt", "port": %s}, "nodes": [' "${MESH_PORT:-4801}"
+		printf '{"version": 1, "mesh": {"name": "kt", "port": %s%s}, "nodes": [' "${MESH_PORT:-4801}" "${MESH_EXTRA:-}"
 		for i in $(seq "$first" "$n"); do
 			case $fam in
 			v4) addrs="\"$(node4 "$i")\"" ;;
@@ -138,10 +139,12 @@ write_inventory() {
 
 make_secret() { (umask 077; "$MESHSEC" keygen >"$KEY"); }
 
-# agent_start I: meshsecd in node I's namespace, same files and command line on every node.
+# agent_start I: meshsecd in node I's namespace, same files and command line on every node
+# (but its own control socket, as all nodes share this file system: sock I names it).
+sock() { echo "/run/meshsec-n$1.sock"; }
 agent_start() {
 	ip netns exec "n$1" "$MESHSECD" --foreground --log-level debug --inventory "$INV" --secret "$KEY" \
-		>>"$RESULTS/n$1.log" 2>&1 &
+		--socket "$(sock "$1")" >>"$RESULTS/n$1.log" 2>&1 &
 	echo $! >"$RESULTS/n$1.pid"
 }
 agent_kill() { kill -"${2:-KILL}" "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; wait "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; }

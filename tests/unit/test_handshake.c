@@ -573,6 +573,58 @@ static void test_kernel_failure_backs_off(void **state)
 	assert_converged();
 }
 
+/* Keepalives: RTT and digest from an answered PING; replays and stray PONGs change nothing. */
+static void test_keepalive(void **state)
+{
+	uint8_t da[MS_DIGEST_LEN], db[MS_DIGEST_LEN];
+	struct hs_peer_info ia, ib;
+	struct pkt ping, pong;
+
+	(void)state;
+	memset(da, 0xaa, sizeof(da));
+	memset(db, 0xbb, sizeof(db));
+	hs_set_digest(nodes[0].e, da);
+	hs_set_digest(nodes[1].e, db);
+	initiate(0);
+	pump(KEEP);
+	now_ms += 1000, wall_ns += 1000000000ull;
+	hs_ping(nodes[0].e, nodes[0].peer, now_ms, wall_ns, &out);
+	run_actions(0);
+	assert_int_equal(qn, 1);
+	ping = q[0];
+	now_ms += 7;
+	assert_int_equal(deliver_one(0), HS_ACCEPTED);	/* b answers */
+	assert_int_equal(qn, 2);
+	pong = q[1];
+	hs_peer_info(nodes[1].e, nodes[1].peer, &ib);
+	assert_true(ib.have_digest);
+	assert_memory_equal(ib.peer_digest, da, MS_DIGEST_LEN);
+	assert_int_equal(ib.last_seen_ms, now_ms);
+	now_ms += 5;
+	assert_int_equal(deliver_one(1), HS_ACCEPTED);	/* a gets the PONG */
+	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
+	assert_int_equal(ia.rtt_us, 12000);
+	assert_memory_equal(ia.peer_digest, db, MS_DIGEST_LEN);
+	assert_false(ia.ping_outstanding);
+	qn = 0;
+	/* the same PING again is a replay, the same PONG again answers nothing */
+	q[qn++] = ping;
+	assert_int_equal(deliver_one(0), HS_DROP_REPLAY);
+	assert_int_equal(qn, 1);	/* and gets no answer */
+	q[0] = pong;
+	assert_int_equal(deliver_one(0), HS_DROP_UNEXPECTED);
+	/* a PONG forged for an outstanding PING fails its MAC */
+	hs_ping(nodes[0].e, nodes[0].peer, now_ms, wall_ns, &out);
+	run_actions(0);
+	pong.buf[pong.len - 1] ^= 1;
+	pong.to = 0;
+	qn = 0;
+	q[qn++] = pong;
+	assert_int_not_equal(deliver_one(0), HS_ACCEPTED);
+	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
+	assert_true(ia.ping_outstanding);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -582,7 +634,7 @@ int main(void)
 		T(test_replay_and_reorder), T(test_stale_init_after_restart), T(test_peer_restart_fresh_keys),
 		T(test_rekey_is_fresh), T(test_wrong_secret_and_mesh), T(test_malformed),
 		T(test_not_for_us_and_unknown), T(test_single_family), T(test_remove_peer_deletes_all),
-		T(test_kernel_failure_backs_off),
+		T(test_kernel_failure_backs_off), T(test_keepalive),
 	};
 
 	return cmocka_run_group_tests_name("handshake", tests, NULL, NULL);

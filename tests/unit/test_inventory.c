@@ -39,6 +39,8 @@ static void test_minimal_defaults(void **state)
 	(void)state;
 	assert_string_equal(inv->mesh_name, "prod");
 	assert_int_equal(inv->port, 4801);
+	assert_int_equal(inv->keepalive_s, 10);
+	assert_int_equal(inv->dead_after_s, 30);
 	assert_int_equal(inv->cipher, MS_CIPHER_AES_GCM_256);
 	assert_int_equal(inv->n_nodes, 2);
 	assert_string_equal(inv->nodes[1].name, "b");
@@ -102,6 +104,12 @@ static const struct bad_case bad[] = {
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"port\":0},\"nodes\":[" NODE_A "]}", { "mesh.port", "0 is out of range" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"port\":70000},\"nodes\":[" NODE_A "]}", { "mesh.port", "70000", "1 to 65535" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"port\":\"4801\"},\"nodes\":[" NODE_A "]}", { "mesh.port", "found a string" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"keepalive_seconds\":0},\"nodes\":[" NODE_A "]}",
+	  { "mesh.keepalive_seconds", "0 is out of range", "default 10" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"keepalive_seconds\":20},\"nodes\":[" NODE_A "]}",
+	  { "mesh.dead_after_seconds", "30 is less than twice keepalive_seconds (20)", "at least 40" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"dead_after_seconds\":\"30\"},\"nodes\":[" NODE_A "]}",
+	  { "mesh.dead_after_seconds", "found a string" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"3des\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "3DES", "Sweet32" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"hmac-md5\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "MD5 is refused" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"aes-cbc-sha1\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "SHA-1 is refused" } },

@@ -1,0 +1,85 @@
+/*
+ * Liveness: is each established peer still there?
+ *
+ * Evidence of life is any authentic, fresh message from the peer (the engine records it) or its
+ * inbound SAs' packet counters moving (checked here every keepalive/2, at least every second),
+ * so a pair carrying traffic sends no keepalives at all.  A pair silent for keepalive_seconds
+ * gets a PING every keepalive_seconds; its PONG gives the RTT.  A pair silent for
+ * dead_after_seconds is down: a new handshake starts (retransmitted with backoff) and pings go
+ * on; any sign of life makes it up again.  The SAs stay in place meanwhile: traffic that still
+ * flows is never cut by a false alarm, and nothing is sent in the clear either way.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "mesh.h"
+#include "mesh_internal.h"
+
+/* Inbound packets through each peer's current SAs moved: the peer is alive. */
+static void check_counters(struct mesh *m, uint64_t now)
+{
+	struct xnl_sa *sas = NULL;
+	size_t n = 0;
+	struct ms_error err;
+
+	if (xnl_dump_sa(m->xnl, &sas, &n, &err) < 0) {
+		log_debug("liveness: cannot read SA counters: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < m->cap_peers; i++) {
+		struct apeer *p = &m->peers[i];
+		struct hs_peer_info info;
+		uint64_t packets = 0;
+
+		if (!p->used)
+			continue;
+		hs_peer_info(m->hs, (int)i, &info);
+		for (size_t k = 0; k < n; k++)
+			if (sas[k].spi && (sas[k].spi == info.in_spi[0] || sas[k].spi == info.in_spi[1]))
+				packets += sas[k].packets;
+		if (packets > p->in_packets)
+			hs_peer_seen(m->hs, (int)i, now);
+		p->in_packets = packets;
+	}
+	free(sas);
+}
+
+void mesh_liveness(struct mesh *m, uint64_t now)
+{
+	uint64_t ka = (uint64_t)m->conf.inv->keepalive_s * 1000, dead = (uint64_t)m->conf.inv->dead_after_s * 1000;
+
+	if (now - m->counters_ms >= (ka / 2 > 1000 ? ka / 2 : 1000)) {
+		check_counters(m, now);
+		m->counters_ms = now;
+	}
+	for (size_t i = 0; i < m->cap_peers; i++) {
+		struct apeer *p = &m->peers[i];
+		struct hs_peer_info info;
+		uint64_t seen;
+
+		if (!p->used)
+			continue;
+		hs_peer_info(m->hs, (int)i, &info);
+		if (!info.established && !p->dead)
+			continue;	/* the handshake's own retransmissions are at work */
+		seen = info.last_seen_ms > info.established_ms ? info.last_seen_ms : info.established_ms;
+		if (p->dead && seen > p->dead_since_ms) {
+			p->dead = false;
+			log_info("peer %s: alive again after %llu ms", p->name, (unsigned long long)(now - p->dead_since_ms));
+		} else if (!p->dead && now - seen >= dead) {
+			p->dead = true;
+			p->dead_since_ms = now;
+			log_warnx("peer %s: down, nothing heard for %llu s (dead_after_seconds %u); new handshake under way",
+				  p->name, (unsigned long long)((now - seen) / 1000), m->conf.inv->dead_after_s);
+			hs_initiate(m->hs, (int)i, now, mesh_wall_ns(), m->out);
+			mesh_run_actions(m);
+		}
+		if (now - seen >= ka && now - p->last_ping_ms >= ka) {
+			hs_ping(m->hs, (int)i, now, mesh_wall_ns(), m->out);
+			mesh_run_actions(m);
+			p->last_ping_ms = now;
+		}
+	}
+}

@@ -1,0 +1,54 @@
+# Liveness: keepalives give every pair an RTT; a pair carrying traffic sends none; a node whose
+# agent is killed is shown down by the others within dead_after_seconds (here 1 s keepalives,
+# 3 s dead), and up again once its agent is back.  A node with another inventory is flagged.
+N=3
+MESH_EXTRA=', "keepalive_seconds": 1, "dead_after_seconds": 3'
+topo_up $N
+write_inventory $N
+make_secret
+for i in $(seq 1 $N); do agent_start "$i"; done
+check "3-node mesh complete" wait_until 20 mesh_complete $N
+peer_field() {	# peer_field NODE PEER FIELD
+	in_node "$1" "$MESHSEC" show "$2" --json --socket "$(sock "$1")" |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['$3'])"
+}
+has_rtt() { [ "$(peer_field 1 n2 rtt_ms)" != None ]; }
+check "an idle pair measures its RTT by keepalive" wait_until 5 has_rtt
+measure rtt_n1_n2 "$(peer_field 1 n2 rtt_ms)" ms
+
+# Traffic suppresses keepalives: while n1 pings n2, no handshake datagrams between them.
+in_node 1 ping -q -i 0.2 -w 4 "$(node4 2)" >/dev/null &
+pinger=$!
+sleep 1.5
+capture_start "$RESULTS/busy.pcap"
+sleep 2
+capture_stop
+wait $pinger
+expect_eq "agent datagrams between n1 and n2 while they carry traffic" \
+	"$(capture_count "udp port 4801 and host $(node4 1) and host $(node4 2)")" 0
+
+t0=$(date +%s%N)
+agent_kill 3 KILL
+is_down() { [ "$(peer_field 1 n3 state)" = down ] && [ "$(peer_field 2 n3 state)" = down ]; }
+check "n1 and n2 show n3 down within dead_after_seconds (3 s) + 1 s" wait_until 4 is_down
+measure time_to_down_ms $(( ($(date +%s%N) - t0) / 1000000 )) ms
+check "status exits 1 while a peer is down" sh -c "ip netns exec n1 $MESHSEC status --socket $(sock 1) >/dev/null; [ \$? = 1 ]"
+t0=$(date +%s%N)
+agent_start 3
+is_up() { [ "$(peer_field 1 n3 state)" = up ] && [ "$(peer_field 2 n3 state)" = up ]; }
+check "n3 up again on both once its agent is back" wait_until 5 is_up
+measure time_to_up_ms $(( ($(date +%s%N) - t0) / 1000000 )) ms
+
+# Drift: n3 restarted with an inventory that differs (a 4th node nobody else knows).
+cp "$INV" "$RESULTS/inv3.json"
+sed 's/"n3", "addresses": \["10.77.0.3"\]}/&,\n  {"name": "n9", "addresses": ["10.77.0.9"]}/' "$INV" >"$RESULTS/inv3.json"
+agent_kill 3 KILL
+ip netns exec n3 "$MESHSECD" --foreground --inventory "$RESULTS/inv3.json" --secret "$KEY" --socket "$(sock 3)" \
+	>>"$RESULTS/n3.log" 2>&1 &
+echo $! >"$RESULTS/n3.pid"
+drifted() { [ "$(peer_field 1 n3 drift)" = True ]; }
+check "n1 flags n3's inventory drift" wait_until 8 drifted
+check "the status screen says so" sh -c "ip netns exec n1 $MESHSEC status --socket $(sock 1) | grep -q 'another inventory'"
+expect_eq "n1 does not flag n2" "$(peer_field 1 n2 drift)" False
+agents_stop_all
+check_sanitizers
