@@ -25,7 +25,7 @@ jsonschema.validate(json.load(open('$RESULTS/n$i-status2.json')), json.load(open
 	check "n$i: 4 peers, all up, counters rising in both directions" python3 -c "
 import json
 a, b = (json.load(open('$RESULTS/n$i-status%d.json' % k)) for k in (1, 2))
-assert b['counts'] == {'peers': 4, 'up': 4, 'connecting': 0, 'down': 0}, b['counts']
+assert b['counts'] == {'peers': 4, 'up': 4, 'connecting': 0, 'down': 0, 'drift': 0}, b['counts']
 before = {p['name']: p for p in a['peers']}
 for p in b['peers']:
     for d in ('in', 'out'):
