@@ -172,11 +172,41 @@ static void test_messages(void **state)
 	}
 }
 
+/* Keepalive: the initiator pings, the responder answers, the PONG chained to the PING. */
+static void test_keepalive(void **state)
+{
+	static const uint8_t zero[MS_WIRE_MAC_LEN];
+	struct inputs in;
+	struct ms_msg ping = { .type = MS_MSG_PING }, pong = { .type = MS_MSG_PONG }, d;
+	uint8_t b1[MS_WIRE_MAX], b2[MS_WIRE_MAX];
+	size_t l1, l2;
+
+	(void)state;
+	derive(&in);
+	snprintf(ping.sender, sizeof(ping.sender), "%s", get("initiator"));
+	snprintf(ping.receiver, sizeof(ping.receiver), "%s", get("responder"));
+	snprintf(pong.sender, sizeof(pong.sender), "%s", get("responder"));
+	snprintf(pong.receiver, sizeof(pong.receiver), "%s", get("initiator"));
+	ping.ts = pong.ts = strtoull(get("ping_seq"), NULL, 10);
+	hex_in("digest_i", ping.digest, MS_DIGEST_LEN);
+	hex_in("digest_r", pong.digest, MS_DIGEST_LEN);
+	l1 = ms_wire_encode(&ping, in.mac, zero, b1);
+	l2 = ms_wire_encode(&pong, in.mac, ms_wire_mac(b1, l1), b2);
+	expect("msg_ping", b1, l1);
+	expect("msg_pong", b2, l2);
+	assert_int_equal(ms_wire_peek(b2, l2, &d), MS_WIRE_OK);
+	assert_int_equal(ms_wire_verify(b2, l2, in.mac, ms_wire_mac(b1, l1)), MS_WIRE_OK);
+	ms_wire_decode_body(b2, l2, &d);
+	assert_int_equal(d.ts, ping.ts);
+	assert_memory_equal(d.digest, pong.digest, MS_DIGEST_LEN);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_keepalive),
 	};
 
 	if (sodium_init() < 0 || load() < 0) {
@@ -187,6 +217,7 @@ int main(int argc, char **argv)
 		print_mode = true;
 		test_keys(NULL);
 		test_messages(NULL);
+		test_keepalive(NULL);
 		return 0;
 	}
 	return cmocka_run_group_tests_name("protocol vectors", tests, NULL, NULL);
