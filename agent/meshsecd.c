@@ -18,6 +18,7 @@
 #include "ctl_server.h"
 #include "log.h"
 #include "mesh.h"
+#include "metrics_http.h"
 #include "watch.h"
 
 struct agent {
@@ -26,7 +27,8 @@ struct agent {
 	struct mesh mesh;
 	struct watch *watch;
 	struct ctl_server *ctl;
-	const char *socket;
+	struct metrics_http *metrics;
+	const char *socket, *metrics_listen;
 };
 
 /*
@@ -45,6 +47,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: meshsecd [--inventory PATH] [--secret PATH] [--node NAME] [--socket PATH]\n"
 		   "                [--foreground] [--log-level error|warn|info|debug]\n"
+		   "                [--metrics-listen [ADDR:]PORT]   (Prometheus /metrics; default off, ADDR 127.0.0.1)\n"
 		   "defaults: --inventory %s --secret %s --socket %s\n",
 		MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, MS_DEFAULT_SOCKET);
 }
@@ -83,6 +86,7 @@ int main(int argc, char **argv)
 		{ "inventory", required_argument, NULL, 'i' }, { "secret", required_argument, NULL, 's' },
 		{ "node", required_argument, NULL, 'n' },      { "socket", required_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'f' },      { "log-level", required_argument, NULL, 'l' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
 	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL }, .socket = MS_DEFAULT_SOCKET };
@@ -92,12 +96,13 @@ int main(int argc, char **argv)
 	int opt, foreground = 0, level = LOG_LVL_INFO, rc = 0;
 	struct ms_error err;
 
-	while ((opt = getopt_long(argc, argv, "i:s:n:S:fl:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:s:n:S:fl:m:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i': a.paths.inventory = optarg; break;
 		case 's': a.paths.secret = optarg; break;
 		case 'n': a.paths.node = optarg; break;
 		case 'S': a.socket = optarg; break;
+		case 'm': a.metrics_listen = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) < 0) {
@@ -142,9 +147,12 @@ int main(int argc, char **argv)
 	/* Without the socket the mesh still runs; status is what is lost, and the log says so. */
 	if (ctl_open(a.base, a.socket, mesh_ctl_handle, &a.mesh, &a.ctl, &err) < 0)
 		log_warnx("%s; meshsec status will not reach this agent", err.msg);
+	if (a.metrics_listen && metrics_http_open(a.base, a.metrics_listen, &a.mesh, &a.metrics, &err) < 0)
+		log_warnx("%s; metrics stay available through meshsec metrics", err.msg);
 	event_base_dispatch(a.base);
 out:
 	ctl_close(a.ctl);
+	metrics_http_close(a.metrics);
 	watch_close(a.watch);
 	mesh_stop(&a.mesh);
 	conf_free(&conf);

@@ -32,13 +32,10 @@ tcpdump -n -r "$CAPTURE_FILE" 'esp' 2>/dev/null | head -n 12 | show
 say "" "   ESP packets: $(capture_count esp)   agents' handshake datagrams: $(capture_count 'udp port 4801')   cleartext between members: $(cleartext_members 3)"
 expect_eq "cleartext packets between the nodes" "$(cleartext_members 3)" 0
 
-say "" "== each agent's view of its peers (meshsecd writes this on SIGUSR1)"
-for i in 1 2 3; do
-	kill -USR1 "$(cat "$RESULTS/n$i.pid")"
-done
-sleep 0.5
+say "" "== each agent's view of its peers (meshsec status on each node)"
 for i in 1 2 3; do
 	say "node-$i:"
-	grep 'stats: peer' "$RESULTS/n$i.log" | tail -n 2 | sed 's/^[0-9:.]* info  stats: //' | show
+	ip netns exec "n$i" "$MESHSEC" status --socket "$(sock "$i")" | show
+	check "node-$i: meshsec status says every peer is up" ip netns exec "n$i" "$MESHSEC" status --socket "$(sock "$i")"
 done
 agents_stop_all

@@ -3,6 +3,8 @@
 # spoofed and replayed handshake datagrams (ms-inject) change nothing and are counted.
 N=3
 P=${MESH_PORT:-4801}
+# No keepalives during the test: every accepted datagram would otherwise blur "nothing accepted".
+MESH_EXTRA=', "keepalive_seconds": 3600, "dead_after_seconds": 7200'
 topo_up $N
 write_inventory $N
 make_secret
@@ -38,6 +40,8 @@ b_mac=$(agent_stat 1 "bad MAC") b_mal=$(agent_stat 1 malformed) b_spoof=$(agent_
 sent=$(in_node 3 "$INJECT" forge "$(node4 1)" "$P" n3 n1 20)
 sleep 2
 expect_eq "forged INITs (wrong MAC) sent / counted as bad MAC" "$sent/$(( $(agent_stat 1 "bad MAC") - b_mac ))" 20/20
+expect_eq "log lines for those 20 drops (identical lines are held back)" \
+	"$(grep -c "dropped a handshake datagram from $(node4 3): bad MAC" "$RESULTS/n1.log")" 1
 sent=$(in_node 3 "$INJECT" junk "$(node4 1)" "$P" 20)
 sleep 2
 expect_eq "garbage datagrams sent / counted as malformed" "$sent/$(( $(agent_stat 1 malformed) - b_mal ))" 20/20
