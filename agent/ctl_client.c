@@ -89,16 +89,15 @@ static const char *str(json_t *o, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
-int ctl_call(const char *path, json_t *req, json_t **resp, struct ms_error *err)
+int ctl_call_raw(const char *path, json_t *req, char **out, size_t *out_len, struct ms_error *err)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timeval tv = { TIMEOUT_S, 0 };
-	json_error_t jerr;
 	char *text, *line;
 	size_t len;
 	int fd, rc;
 
-	*resp = NULL;
+	*out = NULL;
 	json_object_set_new(req, "version", json_integer(MS_CTL_VERSION));
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
@@ -127,6 +126,22 @@ int ctl_call(const char *path, json_t *req, json_t **resp, struct ms_error *err)
 	close(fd);
 	if (!line)
 		return -EIO;
+	line[len] = '\0';
+	*out = line;
+	*out_len = len;
+	return 0;
+}
+
+int ctl_call(const char *path, json_t *req, json_t **resp, struct ms_error *err)
+{
+	json_error_t jerr;
+	char *line;
+	size_t len;
+	int rc;
+
+	*resp = NULL;
+	if ((rc = ctl_call_raw(path, req, &line, &len, err)) != 0)
+		return rc;
 	*resp = json_loadb(line, len, 0, &jerr);
 	free(line);
 	if (!json_is_object(*resp)) {

@@ -18,5 +18,7 @@ const char *cli_default_socket(void);
  * Returns 0, CTL_UNREACHABLE, CTL_REFUSED, or -errno.
  */
 int ctl_call(const char *path, json_t *req, json_t **resp, struct ms_error *err);
+/* The same, without parsing: *line is the answer's text (malloc'd, NUL-terminated, no newline). */
+int ctl_call_raw(const char *path, json_t *req, char **line, size_t *len, struct ms_error *err);
 
 #endif

@@ -74,7 +74,7 @@ static void reply_error(struct client *c, enum ms_ctl_result rc, const char *msg
 static void handle_line(struct client *c, const char *line, size_t len)
 {
 	struct ms_ctl_req req;
-	char msg[256];
+	char msg[256], *body = NULL;
 	enum ms_ctl_result rc = ms_ctl_parse(line, len, &req, msg, sizeof(msg));
 	json_t *resp;
 
@@ -89,8 +89,20 @@ static void handle_line(struct client *c, const char *line, size_t len)
 		return;
 	}
 	resp = json_object();
-	rc = c->srv->fn(c->srv->ctx, &req, resp);
-	send_reply(c, rc, resp);
+	rc = c->srv->fn(c->srv->ctx, &req, resp, &body);
+	if (body && body[0] == '{') {
+		char head[64];
+		int n = snprintf(head, sizeof(head), "{\"version\":%d,\"result\":\"%s\"%s", MS_CTL_VERSION,
+				 ms_ctl_result_name(rc), body[1] == '}' ? "" : ",");
+
+		bufferevent_write(c->bev, head, (size_t)n);
+		bufferevent_write(c->bev, body + 1, strlen(body + 1));
+		bufferevent_write(c->bev, "\n", 1);
+		json_decref(resp);
+	} else {
+		send_reply(c, rc, resp);
+	}
+	free(body);
 }
 
 /*

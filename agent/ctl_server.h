@@ -15,9 +15,11 @@
 
 /*
  * Fills resp (an object; "version" and "result" are added by the server) and returns the
- * result code; on an error code, resp's "message" should say why and what to do.
+ * result code; on an error code, resp's "message" should say why and what to do.  A handler
+ * with a large answer may instead set *body to the text of a JSON object (malloc'd; the
+ * server frees it), which is sent with "version" and "result" put in front.
  */
-typedef enum ms_ctl_result (*ctl_handler_fn)(void *ctx, const struct ms_ctl_req *req, json_t *resp);
+typedef enum ms_ctl_result (*ctl_handler_fn)(void *ctx, const struct ms_ctl_req *req, json_t *resp, char **body);
 
 struct ctl_server;
 

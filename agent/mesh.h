@@ -90,11 +90,9 @@ const char *peer_state_name(enum peer_state s);
 void mesh_liveness(struct mesh *m, uint64_t now_ms);
 /* Re-derives every peer's state from the engine; logs and timestamps changes. */
 void mesh_update_states(struct mesh *m, uint64_t now_ms);
-/* The status document (agent/CONTROL.md): the mesh, and every peer or only the one named. */
-json_t *mesh_status_json(struct mesh *m, const char *only_peer);
-/* Prometheus text exposition of the same numbers, plus the kernel's xfrm_stat. */
-json_t *mesh_metrics_text(struct mesh *m);
+/* Prometheus text exposition of the status numbers, plus the kernel's xfrm_stat (malloc'd). */
+char *mesh_metrics_text(struct mesh *m);
 /* The control socket's handler (ctl_server.h); ctx is the mesh. */
-enum ms_ctl_result mesh_ctl_handle(void *ctx, const struct ms_ctl_req *req, json_t *resp);
+enum ms_ctl_result mesh_ctl_handle(void *ctx, const struct ms_ctl_req *req, json_t *resp, char **body);
 
 #endif

@@ -1,11 +1,13 @@
 /* The agent's answers to control requests (agent/CONTROL.md); the socket is ctl_server.c's. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "mesh.h"
 #include "mesh_internal.h"
+#include "mesh_view.h"
 
 static enum ms_ctl_result failed(json_t *resp, enum ms_ctl_result rc, const char *msg)
 {
@@ -51,27 +53,38 @@ static enum ms_ctl_result down(struct mesh *m, json_t *resp)
 	return MS_CTL_OK;
 }
 
-enum ms_ctl_result mesh_ctl_handle(void *ctx, const struct ms_ctl_req *req, json_t *resp)
+/* status, peers and show: one view of the mesh, written as text. */
+static enum ms_ctl_result status(struct mesh *m, const struct ms_ctl_req *req, json_t *resp, char **body)
+{
+	struct mesh_view v;
+
+	if (req->type == MS_CTL_SHOW && !mesh_find_peer(m, req->peer))
+		return failed(resp, MS_CTL_E_NOT_FOUND, "no such peer; `meshsec peers` lists them");
+	if (mesh_view_collect(m, req->type == MS_CTL_SHOW ? req->peer : NULL, &v) < 0 ||
+	    !(*body = mesh_status_text(m, &v, req->type == MS_CTL_PEERS))) {
+		mesh_view_free(&v);
+		return failed(resp, MS_CTL_E_FAILED, "out of memory");
+	}
+	mesh_view_free(&v);
+	return MS_CTL_OK;
+}
+
+enum ms_ctl_result mesh_ctl_handle(void *ctx, const struct ms_ctl_req *req, json_t *resp, char **body)
 {
 	struct mesh *m = ctx;
 	struct ms_error err;
-	json_t *doc;
+	char *text;
 
 	switch (req->type) {
 	case MS_CTL_STATUS:
 	case MS_CTL_PEERS:
 	case MS_CTL_SHOW:
-		if (req->type == MS_CTL_SHOW && !mesh_find_peer(m, req->peer))
-			return failed(resp, MS_CTL_E_NOT_FOUND, "no such peer; `meshsec peers` lists them");
-		doc = mesh_status_json(m, req->type == MS_CTL_SHOW ? req->peer : NULL);
-		if (req->type == MS_CTL_PEERS)
-			json_object_set(resp, "peers", json_object_get(doc, "peers"));
-		else
-			json_object_update(resp, doc);
-		json_decref(doc);
-		return MS_CTL_OK;
+		return status(m, req, resp, body);
 	case MS_CTL_METRICS:
-		json_object_set_new(resp, "text", mesh_metrics_text(m));
+		if (!(text = mesh_metrics_text(m)))
+			return failed(resp, MS_CTL_E_FAILED, "out of memory");
+		json_object_set_new(resp, "text", json_string(text));
+		free(text);
 		return MS_CTL_OK;
 	case MS_CTL_RELOAD:
 		if (mesh_reload(m, &err) < 0)

@@ -1,7 +1,7 @@
 /*
- * Prometheus text exposition (format 0.0.4), made from the status document so both always
- * agree, plus the kernel's /proc/net/xfrm_stat counters.  Served by `meshsec metrics` and by
- * the optional HTTP listener.
+ * Prometheus text exposition (format 0.0.4), rendered from the same view as status so both
+ * always agree, plus the agent's drop counters and the kernel's /proc/net/xfrm_stat.  Served
+ * by `meshsec metrics` and by the optional HTTP listener.
  */
 #include "config.h"
 
@@ -9,27 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mesh.h"
+#include "mesh_view.h"
 
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static long long num(json_t *o, const char *a, const char *b)
+/* One sample per peer of a counter the view holds at offset off. */
+static void per_peer(FILE *f, const struct mesh_view *v, const char *name, size_t off, const char *label)
 {
-	json_t *v = json_object_get(o, a);
-
-	return (long long)json_integer_value(b ? json_object_get(v, b) : v);
-}
-
-static void per_peer(FILE *f, json_t *peers, const char *name, const char *a, const char *b, const char *label)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(peers, i, p)
-		fprintf(f, "%s{peer=\"%s\"%s} %lld\n", name, json_string_value(json_object_get(p, "name")), label, num(p, a, b));
+	for (size_t i = 0; i < v->n; i++)
+		fprintf(f, "%s{peer=\"%s\"%s} %llu\n", name, v->peers[i].name, label,
+			(unsigned long long)*(const uint64_t *)((const char *)&v->peers[i] + off));
 }
 
 /* XfrmInNoStates 0 ... one counter per line; absent without CONFIG_XFRM_STATISTICS. */
@@ -37,62 +29,69 @@ static void xfrm_stat(FILE *f)
 {
 	FILE *in = fopen("/proc/net/xfrm_stat", "r");
 	char name[64];
-	unsigned long long v;
+	unsigned long long val;
 
 	if (!in)
 		return;
 	family(f, "meshsec_kernel_xfrm_stat", "counter", "the kernel's /proc/net/xfrm_stat counters (all IPsec on this node)");
-	while (fscanf(in, "%63s %llu", name, &v) == 2)
-		fprintf(f, "meshsec_kernel_xfrm_stat{counter=\"%s\"} %llu\n", name, v);
+	while (fscanf(in, "%63s %llu", name, &val) == 2)
+		fprintf(f, "meshsec_kernel_xfrm_stat{counter=\"%s\"} %llu\n", name, val);
 	fclose(in);
 }
 
-json_t *mesh_metrics_text(struct mesh *m)
+static void agent_counters(FILE *f, const struct mesh_stats *st)
 {
-	static const char *const states[] = { "up", "connecting", "down" };
-	json_t *doc = mesh_status_json(m, NULL), *peers = json_object_get(doc, "peers"), *p, *out;
-	char *text = NULL;
-	size_t len = 0, i;
-	FILE *f = open_memstream(&text, &len);
+	family(f, "meshsec_datagrams_total", "counter", "handshake and keepalive datagrams");
+	fprintf(f, "meshsec_datagrams_total{direction=\"in\"} %llu\nmeshsec_datagrams_total{direction=\"out\"} %llu\n",
+		(unsigned long long)st->rx, (unsigned long long)st->tx);
+	family(f, "meshsec_dropped_total", "counter", "incoming datagrams dropped, by reason");
+	for (int r = 1; r < HS_VERDICT_COUNT; r++)
+		fprintf(f, "meshsec_dropped_total{reason=\"%s\"} %llu\n", hs_verdict_name((enum hs_verdict)r),
+			(unsigned long long)st->drops[r]);
+	fprintf(f, "meshsec_dropped_total{reason=\"rate limited\"} %llu\nmeshsec_dropped_total{reason=\"spoofed source\"} %llu\n",
+		(unsigned long long)st->rate_limited, (unsigned long long)st->spoofed);
+	family(f, "meshsec_kernel_errors_total", "counter", "kernel requests refused");
+	fprintf(f, "meshsec_kernel_errors_total %llu\n", (unsigned long long)st->kernel_errors);
+}
 
-	if (!f) {
-		json_decref(doc);
-		return json_string("");
+char *mesh_metrics_text(struct mesh *m)
+{
+	static const enum peer_state states[] = { PEER_UP, PEER_CONNECTING, PEER_DOWN };
+	struct mesh_view v;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (mesh_view_collect(m, NULL, &v) < 0)
+		return NULL;
+	if (!(f = open_memstream(&text, &len))) {
+		mesh_view_free(&v);
+		return NULL;
 	}
 	family(f, "meshsec_peers", "gauge", "peers by state");
 	for (size_t s = 0; s < 3; s++)
-		fprintf(f, "meshsec_peers{state=\"%s\"} %lld\n", states[s], num(doc, "counts", states[s]));
-	family(f, "meshsec_peer_up", "gauge", "1 when the pair has SAs in both directions");
-	json_array_foreach(peers, i, p)
-		fprintf(f, "meshsec_peer_up{peer=\"%s\"} %d\n", json_string_value(json_object_get(p, "name")),
-			strcmp(json_string_value(json_object_get(p, "state")), "up") == 0);
+		fprintf(f, "meshsec_peers{state=\"%s\"} %zu\n", peer_state_name(states[s]), v.count[states[s]]);
+	family(f, "meshsec_peer_up", "gauge", "1 when the pair has SAs in both directions and the peer is alive");
+	for (size_t i = 0; i < v.n; i++)
+		fprintf(f, "meshsec_peer_up{peer=\"%s\"} %d\n", v.peers[i].name, v.peers[i].state == PEER_UP);
 	family(f, "meshsec_peer_bytes_total", "counter", "bytes through the pair's current SAs (kernel counters)");
-	per_peer(f, peers, "meshsec_peer_bytes_total", "in", "bytes", ",direction=\"in\"");
-	per_peer(f, peers, "meshsec_peer_bytes_total", "out", "bytes", ",direction=\"out\"");
+	per_peer(f, &v, "meshsec_peer_bytes_total", offsetof(struct peer_view, in_bytes), ",direction=\"in\"");
+	per_peer(f, &v, "meshsec_peer_bytes_total", offsetof(struct peer_view, out_bytes), ",direction=\"out\"");
 	family(f, "meshsec_peer_packets_total", "counter", "packets through the pair's current SAs (kernel counters)");
-	per_peer(f, peers, "meshsec_peer_packets_total", "in", "packets", ",direction=\"in\"");
-	per_peer(f, peers, "meshsec_peer_packets_total", "out", "packets", ",direction=\"out\"");
+	per_peer(f, &v, "meshsec_peer_packets_total", offsetof(struct peer_view, in_packets), ",direction=\"in\"");
+	per_peer(f, &v, "meshsec_peer_packets_total", offsetof(struct peer_view, out_packets), ",direction=\"out\"");
 	family(f, "meshsec_peer_handshakes_total", "counter", "handshakes completed with the peer (the first, then rekeys)");
-	per_peer(f, peers, "meshsec_peer_handshakes_total", "handshakes", NULL, "");
-	family(f, "meshsec_peer_errors_total", "counter", "handshake datagrams from the peer dropped, by kind");
-	per_peer(f, peers, "meshsec_peer_errors_total", "errors", "bad_mac", ",kind=\"bad_mac\"");
-	per_peer(f, peers, "meshsec_peer_errors_total", "errors", "replay", ",kind=\"replay\"");
-	per_peer(f, peers, "meshsec_peer_errors_total", "errors", "failed", ",kind=\"failed\"");
-	family(f, "meshsec_datagrams_total", "counter", "handshake datagrams");
-	fprintf(f, "meshsec_datagrams_total{direction=\"in\"} %llu\nmeshsec_datagrams_total{direction=\"out\"} %llu\n",
-		(unsigned long long)m->st.rx, (unsigned long long)m->st.tx);
-	family(f, "meshsec_dropped_total", "counter", "incoming handshake datagrams dropped, by reason");
-	for (int v = 1; v < HS_VERDICT_COUNT; v++)
-		fprintf(f, "meshsec_dropped_total{reason=\"%s\"} %llu\n", hs_verdict_name((enum hs_verdict)v),
-			(unsigned long long)m->st.drops[v]);
-	fprintf(f, "meshsec_dropped_total{reason=\"rate limited\"} %llu\nmeshsec_dropped_total{reason=\"spoofed source\"} %llu\n",
-		(unsigned long long)m->st.rate_limited, (unsigned long long)m->st.spoofed);
-	family(f, "meshsec_kernel_errors_total", "counter", "kernel requests refused");
-	fprintf(f, "meshsec_kernel_errors_total %llu\n", (unsigned long long)m->st.kernel_errors);
+	per_peer(f, &v, "meshsec_peer_handshakes_total", offsetof(struct peer_view, handshakes), "");
+	family(f, "meshsec_peer_errors_total", "counter", "datagrams from the peer dropped, and local failures, by kind");
+	per_peer(f, &v, "meshsec_peer_errors_total", offsetof(struct peer_view, bad_mac), ",kind=\"bad_mac\"");
+	per_peer(f, &v, "meshsec_peer_errors_total", offsetof(struct peer_view, replay), ",kind=\"replay\"");
+	per_peer(f, &v, "meshsec_peer_errors_total", offsetof(struct peer_view, failed), ",kind=\"failed\"");
+	agent_counters(f, &m->st);
 	xfrm_stat(f);
-	fclose(f);
-	out = json_stringn(text, len);
-	free(text);
-	json_decref(doc);
-	return out;
+	mesh_view_free(&v);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }

@@ -18,7 +18,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 {
 	struct metrics_http *h = arg;
 	struct evbuffer *body;
-	json_t *text;
+	char *text;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		evhttp_send_error(req, 405, "only GET");
@@ -29,11 +29,11 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	if (!body || !text) {
 		evhttp_send_error(req, 500, "out of memory");
 	} else {
-		evbuffer_add(body, json_string_value(text), json_string_length(text));
+		evbuffer_add(body, text, strlen(text));
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
 		evhttp_send_reply(req, 200, "OK", body);
 	}
-	json_decref(text);
+	free(text);
 	if (body)
 		evbuffer_free(body);
 }

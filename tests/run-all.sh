@@ -73,6 +73,7 @@ fi
 
 log "benchmarks (figures only; the kernel ones are in the bench scenario above)"
 "$k/tests/bench/bench_handshake" 5000 || tally 0 1
+tests/bench/status-native.sh "$k" 1000 || echo "(status benchmark not run on this host)"
 
 log "make distcheck"
 if ( cd "$b" && make distcheck >distcheck.log 2>&1 ); then

@@ -1,0 +1,112 @@
+/*
+ * The status document (agent/CONTROL.md, schema agent/status.schema.json), written straight to
+ * text: with 1,000 peers a tree of JSON values costs more in allocation than the rest of the
+ * request.  Names and addresses need no escaping (names are restricted to A-Z a-z 0-9 . _ -);
+ * the one free-form string, the inventory path, is escaped by jansson.
+ */
+#include "config.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mesh_view.h"
+
+static void addrs(FILE *f, const struct ms_addr *v4, const struct ms_addr *v6)
+{
+	char b[MS_ADDR_STRLEN];
+
+	fputc('[', f);
+	if (v4->family)
+		fprintf(f, "\"%s\"", ms_addr_format(v4, b, sizeof(b)));
+	if (v6->family)
+		fprintf(f, "%s\"%s\"", v4->family ? "," : "", ms_addr_format(v6, b, sizeof(b)));
+	fputc(']', f);
+}
+
+static void num_or_null(FILE *f, const char *key, double v)
+{
+	if (v < 0)
+		fprintf(f, ",\"%s\":null", key);
+	else
+		fprintf(f, ",\"%s\":%.3f", key, v);
+}
+
+static void hex(FILE *f, const uint8_t *v, size_t len)
+{
+	char h[2 * MS_DIGEST_LEN + 1];
+
+	sodium_bin2hex(h, sizeof(h), v, len);
+	fprintf(f, "\"%s\"", h);
+}
+
+static void peer(FILE *f, const struct peer_view *p, const char *cipher)
+{
+	fprintf(f, "{\"name\":\"%s\",\"addresses\":", p->name);
+	addrs(f, p->v4, p->v6);
+	fprintf(f, ",\"state\":\"%s\"", peer_state_name(p->state));
+	num_or_null(f, "since_s", p->since_s);
+	num_or_null(f, "last_handshake_age_s", p->handshake_age_s);
+	fprintf(f, ",\"handshakes\":%llu", (unsigned long long)p->handshakes);
+	num_or_null(f, "rtt_ms", p->rtt_ms);
+	num_or_null(f, "last_seen_age_s", p->seen_age_s);
+	fputs(",\"inventory_digest\":", f);
+	if (p->have_digest)
+		hex(f, p->digest, MS_DIGEST_LEN);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"drift\":%s,\"in\":{\"bytes\":%llu,\"packets\":%llu},\"out\":{\"bytes\":%llu,\"packets\":%llu}",
+		p->drift ? "true" : "false", (unsigned long long)p->in_bytes, (unsigned long long)p->in_packets,
+		(unsigned long long)p->out_bytes, (unsigned long long)p->out_packets);
+	fprintf(f, ",\"spi\":{\"in\":[%u,%u],\"out\":[%u,%u]},\"cipher\":\"%s\"", p->in_spi[0], p->in_spi[1],
+		p->out_spi[0], p->out_spi[1], cipher);
+	fprintf(f, ",\"errors\":{\"bad_mac\":%llu,\"replay\":%llu,\"failed\":%llu}}", (unsigned long long)p->bad_mac,
+		(unsigned long long)p->replay, (unsigned long long)p->failed);
+}
+
+char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_only)
+{
+	const struct ms_inventory *inv = m->conf.inv;
+	const struct ms_node *self = &inv->nodes[m->conf.self];
+	const char *cipher = ms_cipher_name(inv->cipher);
+	json_t *path = json_string(m->paths.inventory);
+	char *text = NULL, *path_text = path ? json_dumps(path, JSON_ENCODE_ANY) : NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	json_decref(path);
+	if (!f || !path_text) {
+		if (f)
+			fclose(f);
+		free(text);
+		free(path_text);
+		return NULL;
+	}
+	fputc('{', f);
+	if (!peers_only) {
+		fprintf(f, "\"mesh\":{\"name\":\"%s\",\"cipher\":\"%s\",\"port\":%u},", inv->mesh_name, cipher, inv->port);
+		fprintf(f, "\"self\":{\"name\":\"%s\",\"addresses\":", self->name);
+		addrs(f, &self->v4, &self->v6);
+		fprintf(f, "},\"inventory\":{\"path\":%s,\"digest\":", path_text);
+		hex(f, m->digest, MS_DIGEST_LEN);
+		fprintf(f, ",\"nodes\":%zu},\"agent\":{\"pid\":%ld,\"uptime_s\":%.3f,\"log_level\":\"%s\"},", inv->n_nodes,
+			(long)getpid(), v->uptime_s, log_level_name(log_get_level()));
+		fprintf(f, "\"counts\":{\"peers\":%zu,\"up\":%zu,\"connecting\":%zu,\"down\":%zu,\"drift\":%zu},", v->total,
+			v->count[PEER_UP], v->count[PEER_CONNECTING], v->count[PEER_DOWN], v->drifted);
+	}
+	fputs("\"peers\":[", f);
+	for (size_t i = 0; i < v->n; i++) {
+		if (i)
+			fputc(',', f);
+		peer(f, &v->peers[i], cipher);
+	}
+	fputs("]}", f);
+	free(path_text);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
