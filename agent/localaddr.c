@@ -9,6 +9,19 @@
 
 #include "localaddr.h"
 
+int localaddr_from_sockaddr(const struct sockaddr *sa, struct ms_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET)
+		out->u.v4 = ((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		out->u.v6 = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	else
+		return -1;
+	out->family = sa->sa_family;
+	return 0;
+}
+
 int localaddr_list(struct ms_addr **out, size_t *n)
 {
 	struct ifaddrs *ifa, *i;
@@ -25,17 +38,9 @@ int localaddr_list(struct ms_addr **out, size_t *n)
 		return -ENOMEM;
 	}
 	cnt = 0;
-	for (i = ifa; i; i = i->ifa_next) {
-		if (!i->ifa_addr)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			v[cnt].family = AF_INET;
-			v[cnt++].u.v4 = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr;
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			v[cnt].family = AF_INET6;
-			v[cnt++].u.v6 = ((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
-		}
-	}
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && localaddr_from_sockaddr(i->ifa_addr, &v[cnt]) == 0)
+			cnt++;
 	freeifaddrs(ifa);
 	*out = v;
 	*n = cnt;

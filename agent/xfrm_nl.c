@@ -586,6 +586,29 @@ static int on_sp(void *ctx, const struct nlmsghdr *h)
 	return 0;
 }
 
+/* Per-socket policies show in dumps with dir XFRM_POLICY_MAX + their direction. */
+static int on_socket_sp(void *ctx, const struct nlmsghdr *h)
+{
+	const struct xfrm_userpolicy_info *pol = NLMSG_DATA(h);
+	int *slot;
+
+	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || pol->dir < XFRM_POLICY_MAX)
+		return 0;
+	if (!(slot = vec_push(ctx)))
+		return -1;
+	*slot = pol->dir;
+	return 0;
+}
+
+int xnl_count_socket_policies(struct xnl *x, size_t *n, struct ms_error *err)
+{
+	int *dirs = NULL;
+	int rc = dump_vec(x, XFRM_MSG_GETPOLICY, on_socket_sp, sizeof(*dirs), (void **)&dirs, n, err);
+
+	free(dirs);
+	return rc;
+}
+
 int xnl_dump_sp(struct xnl *x, struct ms_sp **out, size_t *n, struct ms_error *err)
 {
 	return dump_vec(x, XFRM_MSG_GETPOLICY, on_sp, sizeof(**out), (void **)out, n, err);

@@ -48,6 +48,9 @@ int xnl_alloc_spi(struct xnl *x, const struct ms_addr *src, const struct ms_addr
 int xnl_dump_sp(struct xnl *x, struct ms_sp **out, size_t *n, struct ms_error *err);
 int xnl_dump_sa(struct xnl *x, struct xnl_sa **out, size_t *n, struct ms_error *err);
 
+/* How many per-socket policies exist (any owner's; each bypassing socket has one per direction). */
+int xnl_count_socket_policies(struct xnl *x, size_t *n, struct ms_error *err);
+
 /* Deletes every tagged SP and SA (meshsec down); counts what went. */
 int xnl_remove_all_tagged(struct xnl *x, size_t *n_sps, size_t *n_sas, struct ms_error *err);
 

@@ -1,0 +1,185 @@
+/* doctor: what the kernel can do and what it counts (see doctor.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "doctor.h"
+#include "localaddr.h"
+#include "xfrm_nl.h"
+
+/* ESP overhead in transport mode with a 16-byte ICV: header 8, IV 8, trailer 2 + up to 3 pad. */
+#define ESP_OVERHEAD_MAX 37
+
+/*
+ * Installs one SA with the mesh's cipher in a private network namespace of a child process: the
+ * honest answer to "can this kernel do it" (modules load on demand, as for the agent).
+ */
+static int probe_sa(int family, enum ms_cipher cipher, char *why, size_t len)
+{
+	int fds[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe(fds) < 0 || (pid = fork()) < 0)
+		return snprintf(why, len, "cannot fork a probe: %s", strerror(errno)), -1;
+	if (pid == 0) {
+		uint8_t key[MS_CIPHER_KEY_MAX] = { 0 };
+		struct xnl_sa sa = { .spi = 0x100, .reqid = MS_REQID_MIN, .cipher = cipher, .key = key };
+		struct ms_error err = { .msg = "" };
+		struct xnl *x = NULL;
+		int ok;
+
+		close(fds[0]);
+		sa.src.family = sa.dst.family = family;
+		sa.src.u.raw[family == AF_INET ? 0 : 15] = family == AF_INET ? 127 : 1;
+		sa.dst.u.raw[family == AF_INET ? 0 : 15] = family == AF_INET ? 127 : 1;
+		if (family == AF_INET)
+			sa.src.u.raw[3] = 1, sa.dst.u.raw[3] = 2;
+		ok = unshare(CLONE_NEWNET) == 0 && xnl_open(&x, &err) == 0 && xnl_sa_add(x, &sa) == 0 && xnl_commit(x, &err) == 0;
+		if (!ok && !err.msg[0])
+			snprintf(err.msg, sizeof(err.msg), "%s", strerror(errno));
+		if (!ok && write(fds[1], err.msg, strlen(err.msg)) < 0)
+			_exit(2);
+		_exit(ok ? 0 : 1);
+	}
+	close(fds[1]);
+	n = read(fds[0], why, len - 1);
+	why[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+void doctor_kernel_support(struct doctor *d)
+{
+	enum ms_cipher cipher = d->conf.inv ? d->conf.inv->cipher : MS_DEFAULT_CIPHER;
+	static const struct { int family; const char *module; } fams[] = { { AF_INET, "esp4" }, { AF_INET6, "esp6" } };
+	struct ms_error err;
+	struct xnl *x;
+	char why[512];
+
+	if (xnl_open(&x, &err) < 0) {
+		doctor_add(d, "kernel", DOC_ERROR, "modprobe xfrm_user (and add it to /etc/modules-load.d/)", "%s", err.msg);
+		return;
+	}
+	xnl_close(x);
+	for (size_t i = 0; i < 2; i++) {
+		if (probe_sa(fams[i].family, cipher, why, sizeof(why)) == 0)
+			doctor_add(d, "kernel", DOC_OK, "", "%s SAs with %s (%s) work", fams[i].family == AF_INET ? "IPv4" : "IPv6",
+				   ms_cipher_name(cipher), ms_cipher_kernel_name(cipher));
+		else
+			doctor_add(d, "kernel", DOC_ERROR, "modprobe the module named; a kernel without it cannot carry this mesh's traffic",
+				   "cannot install an %s SA with %s (%s): %s; is %s available (modprobe %s)?",
+				   fams[i].family == AF_INET ? "IPv4" : "IPv6", ms_cipher_name(cipher), ms_cipher_kernel_name(cipher),
+				   why, fams[i].module, fams[i].module);
+	}
+}
+
+/* Rising counters and what usually causes them. */
+static const struct { const char *name, *cause, *fix; } causes[] = {
+	{ "XfrmInNoStates", "ESP arrives for an SA this node does not have: a peer still uses keys this node dropped (restart, reboot, meshsec down)",
+	  "wait a few seconds for the re-handshake, or meshsec rekey PEER; if it persists, check that both agents run" },
+	{ "XfrmInStateProtoError", "ESP fails authentication: the two ends hold different keys for the same SPI",
+	  "meshsec rekey PEER; if it persists, the peer's agent is not running (restart it)" },
+	{ "XfrmInStateSeqError", "ESP sequence numbers outside the replay window: reordering beyond 1024 packets, or a replay",
+	  "look for a device reordering traffic; meshsec rekey PEER resets the window" },
+	{ "XfrmInNoPols", "ESP or cleartext arrives with no matching inbound policy", "restart meshsecd so it reinstalls its policies" },
+	{ "XfrmInPolBlock", "inbound packets blocked by a policy", "check policies of other owners (ip xfrm policy)" },
+	{ "XfrmInTmplMismatch", "cleartext arrives from a member whose traffic must be ESP: the peer sends without IPsec",
+	  "check the peer's agent (meshsec status there); the peer may have run meshsec down" },
+	{ "XfrmOutNoStates", "packets to a member wait for an SA that does not exist yet: the pair is not up (dropped, never sent in clear)",
+	  "meshsec status shows which peer; check its agent and the firewall (ESP and the agents' UDP port)" },
+	{ "XfrmOutPolBlock", "outbound packets blocked by a policy", "check policies of other owners (ip xfrm policy)" },
+	{ "XfrmOutStateSeqError", "an outbound SA ran out of sequence numbers", "meshsec rekey PEER" },
+	{ "XfrmInStateExpired", "packets for an expired SA", "meshsec rekey PEER" },
+	{ "XfrmInStateMismatch", "ESP matched an SA whose selector does not fit the packet", "restart meshsecd to reconcile its SAs" },
+};
+
+static int read_stat(unsigned long long v[], size_t n)
+{
+	FILE *f = fopen("/proc/net/xfrm_stat", "r");
+	char name[64];
+	unsigned long long val;
+
+	if (!f)
+		return -1;
+	memset(v, 0, n * sizeof(*v));
+	while (fscanf(f, "%63s %llu", name, &val) == 2)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(name, causes[i].name) == 0)
+				v[i] = val;
+	fclose(f);
+	return 0;
+}
+
+void doctor_xfrm_stat(struct doctor *d)
+{
+	enum { N = sizeof(causes) / sizeof(causes[0]) };
+	unsigned long long a[N], b[N];
+	struct timespec ts = { d->interval_ms / 1000, (long)(d->interval_ms % 1000) * 1000000 };
+	int rising = 0;
+
+	if (read_stat(a, N) < 0) {
+		doctor_add(d, "xfrm_stat", DOC_WARN, "a kernel built with CONFIG_XFRM_STATISTICS shows them",
+			   "/proc/net/xfrm_stat is not available: the kernel's IPsec error counters cannot be watched");
+		return;
+	}
+	nanosleep(&ts, NULL);
+	read_stat(b, N);
+	for (size_t i = 0; i < N; i++)
+		if (b[i] > a[i]) {
+			rising++;
+			doctor_add(d, "xfrm_stat", DOC_WARN, causes[i].fix, "%s rose by %llu in %u ms: %s", causes[i].name, b[i] - a[i],
+				   d->interval_ms, causes[i].cause);
+		}
+	if (!rising)
+		doctor_add(d, "xfrm_stat", DOC_OK, "", "no IPsec error counter rose in %u ms", d->interval_ms);
+}
+
+void doctor_mtu(struct doctor *d)
+{
+	const struct ms_node *self;
+	struct ifaddrs *ifa, *i;
+	int fd;
+
+	if (!d->conf.inv || getifaddrs(&ifa) < 0)
+		return;
+	self = &d->conf.inv->nodes[d->conf.self];
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	for (i = ifa; i && fd >= 0; i = i->ifa_next) {
+		struct ms_addr a;
+		struct ifreq ifr;
+		int min;
+
+		if (!i->ifa_addr || localaddr_from_sockaddr(i->ifa_addr, &a) < 0 ||
+		    !(ms_addr_equal(&a, &self->v4) || ms_addr_equal(&a, &self->v6)))
+			continue;
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i->ifa_name);
+		if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+			continue;
+		min = (a.family == AF_INET6 ? 1280 : 576) + ESP_OVERHEAD_MAX;
+		if (ifr.ifr_mtu < min)
+			doctor_add(d, "mtu", DOC_ERROR, "raise the MTU (ip link set DEV mtu N) on this node and its peers",
+				   "%s (carrying %s) has MTU %d: with up to %d bytes of ESP overhead, %s packets need at least %d",
+				   i->ifa_name, a.family == AF_INET6 ? "IPv6" : "IPv4", ifr.ifr_mtu, ESP_OVERHEAD_MAX,
+				   a.family == AF_INET6 ? "IPv6's minimum 1280-byte" : "576-byte", min);
+		else
+			doctor_add(d, "mtu", DOC_OK, "", "%s MTU %d leaves %d bytes per packet after ESP", i->ifa_name, ifr.ifr_mtu,
+				   ifr.ifr_mtu - ESP_OVERHEAD_MAX);
+	}
+	if (fd >= 0)
+		close(fd);
+	freeifaddrs(ifa);
+}

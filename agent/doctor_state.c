@@ -1,0 +1,141 @@
+/* doctor: the kernel's meshsec objects against the plan, and the agent's own view (doctor.h). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "doctor.h"
+#include "meshsec/plan.h"
+#include "xfrm_nl.h"
+
+static bool sp_same(const struct ms_sp *a, const struct ms_sp *b)
+{
+	return a->dir == b->dir && a->icmp6_type == b->icmp6_type && ms_addr_equal(&a->src, &b->src) &&
+	       ms_addr_equal(&a->dst, &b->dst);
+}
+
+static const char *peer_state(const struct doctor *d, const char *name)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(json_object_get(d->status, "peers"), i, p)
+		if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0)
+			return json_string_value(json_object_get(p, "state"));
+	return NULL;
+}
+
+static bool has_sa(const struct xnl_sa *sas, size_t n, const struct ms_addr *src, const struct ms_addr *dst)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ms_addr_equal(&sas[i].src, src) && ms_addr_equal(&sas[i].dst, dst))
+			return true;
+	return false;
+}
+
+static void policies(struct doctor *d, const struct ms_sp *want, size_t n_want, const struct ms_sp *have, size_t n_have)
+{
+	char s[MS_ADDR_STRLEN], t[MS_ADDR_STRLEN];
+	size_t missing = 0, extra = 0;
+
+	for (size_t i = 0; i < n_want; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < n_have && !found; j++)
+			found = sp_same(&want[i], &have[j]);
+		if (!found && missing++ < 5)
+			doctor_add(d, "policies", DOC_ERROR, "restart meshsecd: it installs every member's policies at start",
+				   "the %s policy %s -> %s is missing", want[i].dir == MS_DIR_OUT ? "out" : "in",
+				   ms_addr_format(&want[i].src, s, sizeof(s)), ms_addr_format(&want[i].dst, t, sizeof(t)));
+	}
+	for (size_t j = 0; j < n_have; j++) {
+		bool found = false;
+
+		for (size_t i = 0; i < n_want && !found; i++)
+			found = sp_same(&want[i], &have[j]);
+		if (!found && extra++ < 5)
+			doctor_add(d, "policies", DOC_WARN, "restart meshsecd to reconcile, or stop it and run meshsec down",
+				   "a meshsec policy %s -> %s is not in the plan for this inventory (left from an older one?)",
+				   ms_addr_format(&have[j].src, s, sizeof(s)), ms_addr_format(&have[j].dst, t, sizeof(t)));
+	}
+	if (!missing && !extra)
+		doctor_add(d, "policies", DOC_OK, "", "all %zu policies of the plan are installed, and no other", n_want);
+}
+
+static void sas_of_peers(struct doctor *d, const struct xnl_sa *sas, size_t n)
+{
+	const struct ms_inventory *inv = d->conf.inv;
+	const struct ms_node *me = &inv->nodes[d->conf.self];
+	size_t missing = 0;
+
+	for (size_t p = 0; p < inv->n_nodes; p++) {
+		const struct ms_node *peer = &inv->nodes[p];
+
+		for (int f = 0; f < 2 && p != d->conf.self; f++) {
+			const struct ms_addr *a = ms_node_addr(me, f ? AF_INET6 : AF_INET), *b = ms_node_addr(peer, f ? AF_INET6 : AF_INET);
+			const char *state = d->status ? peer_state(d, peer->name) : NULL;
+
+			if (!a || !b || (has_sa(sas, n, a, b) && has_sa(sas, n, b, a)))
+				continue;
+			missing++;
+			doctor_add(d, "sas", state && strcmp(state, "up") == 0 ? DOC_ERROR : DOC_WARN,
+				   "meshsec status shows why the pair is not up; check the peer's agent and the firewall",
+				   "no %s SA pair with %s (the agent says: %s): traffic with it is dropped until a handshake succeeds",
+				   f ? "IPv6" : "IPv4", peer->name, state ? state : "unknown");
+		}
+	}
+	if (!missing)
+		doctor_add(d, "sas", DOC_OK, "", "every peer has SAs in both directions for every shared family");
+}
+
+void doctor_kernel_state(struct doctor *d)
+{
+	struct ms_sp *want = NULL, *have = NULL;
+	struct xnl_sa *sas = NULL;
+	size_t n_want = 0, n_have = 0, n_sas = 0, n_sock = 0;
+	struct ms_error err;
+	struct xnl *x;
+
+	if (!d->conf.inv || xnl_open(&x, &err) < 0)
+		return;
+	if (ms_plan_policies(d->conf.inv, d->conf.self, &want, &n_want, &err) < 0 || xnl_dump_sp(x, &have, &n_have, &err) < 0 ||
+	    xnl_dump_sa(x, &sas, &n_sas, &err) < 0 || xnl_count_socket_policies(x, &n_sock, &err) < 0) {
+		doctor_add(d, "kernel-state", DOC_ERROR, "run as root", "cannot read the kernel's IPsec state: %s", err.msg);
+	} else {
+		policies(d, want, n_want, have, n_have);
+		sas_of_peers(d, sas, n_sas);
+		if (d->status && n_sock == 0)
+			doctor_add(d, "bypass", DOC_ERROR, "restart meshsecd; if it persists, report a bug",
+				   "the agent runs but no socket has an IPsec bypass policy: its handshakes would be held by its own policies");
+		else if (d->status)
+			doctor_add(d, "bypass", DOC_OK, "", "%zu per-socket bypass policies (the agent's UDP sockets)", n_sock);
+	}
+	free(want);
+	free(have);
+	free(sas);
+	xnl_close(x);
+}
+
+void doctor_agent(struct doctor *d)
+{
+	json_t *counts = json_object_get(d->status, "counts"), *p;
+	size_t i;
+
+	if (!d->status)
+		return;	/* cmd_doctor.c said why */
+	json_array_foreach(json_object_get(d->status, "peers"), i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *state = json_string_value(json_object_get(p, "state"));
+
+		if (strcmp(state, "down") == 0)
+			doctor_add(d, "peers", DOC_ERROR, "on that node: systemctl status meshsecd; between the nodes: ESP and the agents' UDP port must pass",
+				   "peer %s is down: no answer to handshakes or keepalives", name);
+		if (json_is_true(json_object_get(p, "drift")))
+			doctor_add(d, "drift", DOC_WARN, "ship the current inventory to that node (its agent reloads by itself)",
+				   "peer %s runs another inventory (digest %s)", name,
+				   json_string_value(json_object_get(p, "inventory_digest")));
+	}
+	if (json_integer_value(json_object_get(counts, "up")) == json_integer_value(json_object_get(counts, "peers")))
+		doctor_add(d, "peers", DOC_OK, "", "all %lld peers up", (long long)json_integer_value(json_object_get(counts, "peers")));
+}
