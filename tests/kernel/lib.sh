@@ -142,9 +142,10 @@ make_secret() { (umask 077; "$MESHSEC" keygen >"$KEY"); }
 # agent_start I: meshsecd in node I's namespace, same files and command line on every node
 # (but its own control socket, as all nodes share this file system: sock I names it).
 sock() { echo "/run/meshsec-n$1.sock"; }
+# AGENT_WRAP (a command to run it under) and AGENT_ARGS (more options) apply when set.
 agent_start() {
-	ip netns exec "n$1" "$MESHSECD" --foreground --log-level debug --inventory "$INV" --secret "$KEY" \
-		--socket "$(sock "$1")" >>"$RESULTS/n$1.log" 2>&1 &
+	ip netns exec "n$1" ${AGENT_WRAP:-} "$MESHSECD" --foreground --log-level debug --inventory "$INV" --secret "$KEY" \
+		--socket "$(sock "$1")" ${AGENT_ARGS:-} >>"$RESULTS/n$1.log" 2>&1 &
 	echo $! >"$RESULTS/n$1.pid"
 }
 agent_kill() { kill -"${2:-KILL}" "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; wait "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; }
