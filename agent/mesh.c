@@ -138,6 +138,14 @@ static bool in_set(const int *set, size_t n, int id)
 	return false;
 }
 
+/* v +- 10 %, so the SAs of a fleet do not all reach their limits at once. */
+static uint64_t jitter(uint64_t v)
+{
+	uint64_t spread = v / 5;
+
+	return v - v / 10 + (spread ? (uint64_t)randombytes_uniform((uint32_t)(spread > UINT32_MAX ? UINT32_MAX : spread)) : 0);
+}
+
 static void sa_add(struct mesh *m, const struct hs_action *a, const struct ms_addr *me, const struct ms_addr *them)
 {
 	struct xnl_sa sa;
@@ -150,6 +158,9 @@ static void sa_add(struct mesh *m, const struct hs_action *a, const struct ms_ad
 	sa.cipher = m->conf.inv->cipher;
 	sa.key = a->key;
 	sa.larval = a->dir == MS_DIR_IN;
+	sa.soft_seconds = jitter(m->conf.inv->rekey_s);
+	sa.soft_bytes = jitter(m->conf.inv->rekey_bytes);
+	sa.soft_packets = jitter(m->conf.inv->rekey_packets);
 	if (a->dir == MS_DIR_OUT)
 		clear_stale_spi(m, &sa.dst, sa.spi);
 	xnl_sa_add(m->xnl, &sa);
@@ -407,6 +418,30 @@ static int reconcile(struct mesh *m, struct ms_error *err)
 	return 0;
 }
 
+/* The kernel says one of our SAs reached a soft limit: a current SA starts a rekey. */
+static void on_expire(void *ctx, uint32_t reqid, uint32_t spi, const struct ms_addr *dst)
+{
+	struct mesh *m = ctx;
+
+	(void)dst;
+	if (m->stopping)
+		return;
+	for (size_t i = 0; i < m->cap_peers; i++) {
+		struct hs_peer_info info;
+
+		if (!m->peers[i].used || m->peers[i].reqid != reqid)
+			continue;
+		hs_peer_info(m->hs, (int)i, &info);
+		if (info.state != HS_ESTABLISHED || (spi != info.in_spi[0] && spi != info.in_spi[1] &&
+						    spi != info.out_spi[0] && spi != info.out_spi[1]))
+			return;	/* already rekeying, or an SA on its way out */
+		log_info("peer %s: SA %#x reached its soft limit; rekeying", m->peers[i].name, spi);
+		hs_initiate(m->hs, (int)i, mesh_now_ms(), mesh_wall_ns(), m->out);
+		mesh_run_actions(m);
+		return;
+	}
+}
+
 int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const struct conf_paths *paths,
 	       struct ms_error *err)
 {
@@ -430,6 +465,8 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 		return ms_error_set(err, ENOMEM, "out of memory");
 	if ((rc = xnl_open(&m->xnl, err)) < 0 || (rc = reconcile(m, err)) < 0)
 		return rc;
+	if (xev_open(base, on_expire, m, &m->xev, err) < 0)
+		log_warnx("%s; rekeys follow the agent's timer only", err->msg);
 	for (int f = 0; f < 2; f++) {
 		if (!mesh_self_addr(m, fam[f]))
 			continue;
@@ -463,6 +500,7 @@ void mesh_stop(struct mesh *m)
 	if (m->tick)
 		event_free(m->tick);
 	hs_engine_free(m->hs);
+	xev_close(m->xev);
 	xnl_close(m->xnl);
 	sodium_free(m->out);
 	free(m->rl);

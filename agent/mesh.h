@@ -15,6 +15,7 @@
 #include "meshsec/handshake.h"
 #include "meshsec/ratelimit.h"
 #include "conf.h"
+#include "xfrm_events.h"
 #include "xfrm_nl.h"
 
 /* What status says of a peer (agent/CONTROL.md). */
@@ -55,6 +56,7 @@ struct mesh {
 	struct conf_paths paths;
 	struct conf conf;
 	struct xnl *xnl;
+	struct xfrm_events *xev;	/* soft expiry of our SAs: rekey */
 	struct hs_engine *hs;
 	struct hs_out *out;		/* sodium_malloc: actions carry keys */
 	int fd[2];			/* IPv4, IPv6; -1 when this node has no such address */

@@ -65,6 +65,12 @@ void mesh_liveness(struct mesh *m, uint64_t now)
 		if (!info.established && !p->dead)
 			continue;	/* the handshake's own retransmissions are at work */
 		seen = info.last_seen_ms > info.established_ms ? info.last_seen_ms : info.established_ms;
+		/* The kernel's soft expiry normally starts rekeys; this catches a lost notification. */
+		if (info.state == HS_ESTABLISHED && now - info.established_ms > m->conf.inv->rekey_s * 1200) {
+			log_info("peer %s: keys older than rekey_seconds + 20 %%; rekeying", p->name);
+			hs_initiate(m->hs, (int)i, now, mesh_wall_ns(), m->out);
+			mesh_run_actions(m);
+		}
 		if (p->dead && seen > p->dead_since_ms) {
 			p->dead = false;
 			log_info("peer %s: alive again after %llu ms", p->name, (unsigned long long)(now - p->dead_since_ms));

@@ -276,6 +276,13 @@ int xnl_sa_add(struct xnl *x, const struct xnl_sa *sa)
 	info.id.spi = htonl(sa->spi);
 	info.id.proto = IPPROTO_ESP;
 	fill_lft(&info.lft);
+	/* Soft limits only: the kernel tells us (EXPIRE, soft) and we rekey; no hard limit, so an
+	 * agent that is down never has its pairs cut by the kernel. */
+	if (sa->soft_bytes)
+		info.lft.soft_byte_limit = sa->soft_bytes;
+	if (sa->soft_packets)
+		info.lft.soft_packet_limit = sa->soft_packets;
+	info.lft.soft_add_expires_seconds = sa->soft_seconds;
 	info.reqid = sa->reqid;
 	info.family = (uint16_t)sa->dst.family;
 	info.mode = XFRM_MODE_TRANSPORT;

@@ -22,6 +22,7 @@ struct xnl_sa {
 	enum ms_cipher cipher;
 	const uint8_t *key;	/* ms_cipher_key_len(cipher) bytes; not copied */
 	int larval;		/* the SPI came from xnl_alloc_spi: fill that state (UPDSA) */
+	uint64_t soft_bytes, soft_packets, soft_seconds;	/* 0: none; the kernel sends EXPIRE (soft) */
 	/* Filled by dumps. */
 	uint64_t bytes, packets, add_time;
 };

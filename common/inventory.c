@@ -27,7 +27,8 @@ struct ctx {
 };
 
 static const char *const top_keys[] = { "version", "mesh", "nodes", NULL };
-static const char *const mesh_keys[] = { "name", "port", "cipher", "keepalive_seconds", "dead_after_seconds", NULL };
+static const char *const mesh_keys[] = { "name", "port", "cipher", "keepalive_seconds", "dead_after_seconds",
+					   "rekey_seconds", "rekey_bytes", "rekey_packets", NULL };
 static const char *const node_keys[] = { "name", "addresses", NULL };
 static const char *const cipher_names[] = { "aes-gcm-128", "aes-gcm-256", "chacha20-poly1305", NULL };
 
@@ -188,6 +189,17 @@ static int parse_mesh(struct ctx *c, const json_t *mesh, struct ms_inventory *in
 	if ((ret = get_int(c, mesh, "dead_after_seconds", 2, 86400, MS_DEFAULT_DEAD_AFTER_S, "seconds of silence", &n)))
 		return ret;
 	inv->dead_after_s = (unsigned)n;
+	if ((ret = get_int(c, mesh, "rekey_seconds", 10, 7 * 86400, MS_DEFAULT_REKEY_S, "seconds between rekeys", &n)))
+		return ret;
+	inv->rekey_s = (uint64_t)n;
+	if ((ret = get_int(c, mesh, "rekey_bytes", 1 << 20, (json_int_t)1 << 50, (json_int_t)MS_DEFAULT_REKEY_BYTES,
+			   "bytes per SA before a rekey", &n)))
+		return ret;
+	inv->rekey_bytes = (uint64_t)n;
+	if ((ret = get_int(c, mesh, "rekey_packets", 1000, (json_int_t)1 << 31, (json_int_t)MS_DEFAULT_REKEY_PACKETS,
+			   "packets per SA before a rekey", &n)))
+		return ret;
+	inv->rekey_packets = (uint64_t)n;
 	if (inv->dead_after_s < 2 * inv->keepalive_s)
 		return fail(c, "mesh.dead_after_seconds", "%u is less than twice keepalive_seconds (%u); a peer would be "
 			    "declared down before two keepalives could be missed: raise it to at least %u",

@@ -18,6 +18,9 @@
 #define MS_DEFAULT_PORT 4801
 #define MS_DEFAULT_KEEPALIVE_S 10
 #define MS_DEFAULT_DEAD_AFTER_S 30
+#define MS_DEFAULT_REKEY_S 3600
+#define MS_DEFAULT_REKEY_BYTES (1ull << 40)	/* 1 TiB */
+#define MS_DEFAULT_REKEY_PACKETS (1ull << 30)	/* far below 2^32, and ESN is on anyway */
 
 enum ms_cipher {
 	MS_CIPHER_AES_GCM_128,
@@ -39,6 +42,7 @@ struct ms_inventory {
 	enum ms_cipher cipher;
 	unsigned keepalive_s;		/* a PING when a pair has been silent this long */
 	unsigned dead_after_s;		/* silence after which a peer is down (>= 2 x keepalive_s) */
+	uint64_t rekey_s, rekey_bytes, rekey_packets;	/* a pair's SAs are replaced after any of these */
 	struct ms_node *nodes;
 	size_t n_nodes;
 };

@@ -41,6 +41,8 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(inv->port, 4801);
 	assert_int_equal(inv->keepalive_s, 10);
 	assert_int_equal(inv->dead_after_s, 30);
+	assert_int_equal(inv->rekey_s, 3600);
+	assert_true(inv->rekey_packets < (1ull << 32));
 	assert_int_equal(inv->cipher, MS_CIPHER_AES_GCM_256);
 	assert_int_equal(inv->n_nodes, 2);
 	assert_string_equal(inv->nodes[1].name, "b");
@@ -110,6 +112,10 @@ static const struct bad_case bad[] = {
 	  { "mesh.dead_after_seconds", "30 is less than twice keepalive_seconds (20)", "at least 40" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"dead_after_seconds\":\"30\"},\"nodes\":[" NODE_A "]}",
 	  { "mesh.dead_after_seconds", "found a string" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"rekey_seconds\":5},\"nodes\":[" NODE_A "]}",
+	  { "mesh.rekey_seconds", "5 is out of range", "from 10 to 604800" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"rekey_packets\":4294967296},\"nodes\":[" NODE_A "]}",
+	  { "mesh.rekey_packets", "out of range", "2147483648" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"3des\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "3DES", "Sweet32" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"hmac-md5\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "MD5 is refused" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"cipher\":\"aes-cbc-sha1\"},\"nodes\":[" NODE_A "]}", { "mesh.cipher", "SHA-1 is refused" } },
