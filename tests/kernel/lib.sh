@@ -30,12 +30,21 @@ topo_up() {
 			echo "link set h$i up"
 		done
 	} | ip -batch - || return 1
-	for i in $(seq 1 "$n"); do
-		ip netns exec "n$i" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
-		printf '%s\n' "link set lo up" "addr add $(node4 "$i")/24 dev eth0" \
-			"addr add $(node6 "$i")/64 dev eth0 nodad" "link set eth0 up" | ip -n "n$i" -batch - || return 1
-	done
+	for i in $(seq 1 "$n"); do node_addrs "$i" || return 1; done
 	TOPO_N=$n
+}
+
+node_addrs() {
+	ip netns exec "n$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
+	printf '%s\n' "link set lo up" "addr add $(node4 "$1")/24 dev eth0" \
+		"addr add $(node6 "$1")/64 dev eth0 nodad" "link set eth0 up" | ip -n "n$1" -batch -
+}
+
+# node_rebuild I: node I's namespace deleted and made again, as after a reboot: no kernel state.
+node_rebuild() {
+	ip netns del "n$1"
+	ip netns add "n$1" && ip link add "h$1" type veth peer name eth0 netns "n$1" && ip link set "h$1" master br0 &&
+		ip link set "h$1" up && node_addrs "$1"
 }
 
 # check DESCRIPTION COMMAND...: runs the command, records ok or FAIL with its output.
