@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "watch.h"
 
 #define SETTLE_MS 250
+#define MAX_DELAY_MS 2000	/* changes that never stop still get a reload this often */
 
 struct watch {
 	int fd;
@@ -21,13 +23,23 @@ struct watch {
 	struct event *ev, *settle;
 	void (*cb)(void *arg);
 	void *arg;
+	struct timespec first;	/* first change not yet reloaded; tv_sec 0: none */
 };
+
+static uint64_t ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(now.tv_sec - t->tv_sec) * 1000 + (uint64_t)((now.tv_nsec - t->tv_nsec) / 1000000);
+}
 
 static void on_settled(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
 
 	(void)fd, (void)what;
+	w->first.tv_sec = 0;
 	w->cb(w->arg);
 }
 
@@ -49,8 +61,14 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 			p += sizeof(*e) + e->len;
 		}
 	}
-	if (hit)
-		evtimer_add(w->settle, &tv);	/* restarts the timer: many writes, one reload */
+	if (!hit)
+		return;
+	/* Each change restarts the timer (many writes, one reload), but not beyond MAX_DELAY_MS. */
+	if (!w->first.tv_sec)
+		clock_gettime(CLOCK_MONOTONIC, &w->first);
+	if (ms_since(&w->first) >= MAX_DELAY_MS)
+		tv.tv_usec = 0;
+	evtimer_add(w->settle, &tv);
 }
 
 int watch_open(struct event_base *base, const char *path, void (*cb)(void *arg), void *arg,
