@@ -36,6 +36,7 @@ struct apeer {
 	/* Liveness (mesh_liveness.c). */
 	bool dead;			/* silent for dead_after_seconds: down until a sign of life */
 	uint64_t dead_since_ms, last_ping_ms, in_packets;
+	uint64_t in_errors, healed_ms;	/* inbound integrity + replay errors; last self-heal */
 };
 
 /* An SA found at start-up: kept until its peer has fresh keys, then retired. */

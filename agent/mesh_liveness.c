@@ -8,6 +8,11 @@
  * dead_after_seconds is down: a new handshake starts (retransmitted with backoff) and pings go
  * on; any sign of life makes it up again.  The SAs stay in place meanwhile: traffic that still
  * flows is never cut by a false alarm, and nothing is sent in the clear either way.
+ *
+ * Self-healing: when the integrity or replay errors of a pair's current inbound SAs rise by
+ * HEAL_ERRORS between two looks, the keys at the two ends may disagree: a new handshake is
+ * started (at most once per HEAL_EVERY_MS per pair, so forged ESP cannot make a pair rekey in a
+ * loop), and the log names the counters.
  */
 #include "config.h"
 
@@ -16,6 +21,24 @@
 #include "log.h"
 #include "mesh.h"
 #include "mesh_internal.h"
+
+#define HEAL_ERRORS 10
+#define HEAL_EVERY_MS 30000
+
+static void heal(struct mesh *m, size_t id, uint64_t integrity, uint64_t replay, uint64_t now)
+{
+	struct apeer *p = &m->peers[id];
+	uint64_t errors = integrity + replay, rise = errors > p->in_errors ? errors - p->in_errors : 0;
+
+	p->in_errors = errors;
+	if (rise < HEAL_ERRORS || (p->healed_ms && now - p->healed_ms < HEAL_EVERY_MS))
+		return;
+	p->healed_ms = now;
+	log_warnx("peer %s: errors on its inbound SAs rose by %llu (integrity failures now %llu, replay errors %llu); "
+		  "re-handshaking", p->name, (unsigned long long)rise, (unsigned long long)integrity, (unsigned long long)replay);
+	hs_initiate(m->hs, (int)id, now, mesh_wall_ns(), m->out);
+	mesh_run_actions(m);
+}
 
 /* Inbound packets through each peer's current SAs moved: the peer is alive. */
 static void check_counters(struct mesh *m, uint64_t now)
@@ -31,17 +54,22 @@ static void check_counters(struct mesh *m, uint64_t now)
 	for (size_t i = 0; i < m->cap_peers; i++) {
 		struct apeer *p = &m->peers[i];
 		struct hs_peer_info info;
-		uint64_t packets = 0;
+		uint64_t packets = 0, integrity = 0, replay = 0;
 
 		if (!p->used)
 			continue;
 		hs_peer_info(m->hs, (int)i, &info);
 		for (size_t k = 0; k < n; k++)
-			if (sas[k].spi && (sas[k].spi == info.in_spi[0] || sas[k].spi == info.in_spi[1]))
+			if (sas[k].spi && (sas[k].spi == info.in_spi[0] || sas[k].spi == info.in_spi[1])) {
 				packets += sas[k].packets;
+				integrity += sas[k].integrity_failed;
+				replay += sas[k].replay_errors;
+			}
 		if (packets > p->in_packets)
 			hs_peer_seen(m->hs, (int)i, now);
 		p->in_packets = packets;
+		if (info.state == HS_ESTABLISHED)
+			heal(m, i, integrity, replay, now);
 	}
 	free(sas);
 }

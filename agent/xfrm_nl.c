@@ -637,6 +637,8 @@ static int on_sa(void *ctx, const struct nlmsghdr *h)
 	sa->bytes = info->curlft.bytes;
 	sa->packets = info->curlft.packets;
 	sa->add_time = info->curlft.add_time;
+	sa->integrity_failed = info->stats.integrity_failed;
+	sa->replay_errors = info->stats.replay;
 	return 0;
 }
 

@@ -25,6 +25,7 @@ struct xnl_sa {
 	uint64_t soft_bytes, soft_packets, soft_seconds;	/* 0: none; the kernel sends EXPIRE (soft) */
 	/* Filled by dumps. */
 	uint64_t bytes, packets, add_time;
+	uint32_t integrity_failed, replay_errors;	/* the kernel's per-SA error counters */
 };
 
 int xnl_open(struct xnl **out, struct ms_error *err);

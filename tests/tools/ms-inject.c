@@ -4,6 +4,8 @@
  *   ms-inject forge  ADDR PORT SENDER RECEIVER COUNT   well-framed INITs under a wrong MAC key
  *   ms-inject junk   ADDR PORT COUNT                   random bytes (framing errors)
  *   ms-inject replay ADDR PORT PCAP                    every UDP payload in PCAP sent to ADDR:PORT
+ *   ms-inject esp    SRC DST SPI COUNT                 IPv4 ESP with that SPI and garbage inside,
+ *                                                      from a forged source address (raw socket)
  *
  * It prints how many datagrams it sent, so a scenario can compare with the agent's counters.
  */
@@ -134,6 +136,36 @@ static int replay(int fd, const struct sockaddr *to, socklen_t tl, uint16_t port
 	return 0;
 }
 
+/* ESP that fails authentication at the receiver: its SA's integrity counter rises. */
+static int esp(const char *src, const char *dst, const char *spi_text, long n)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	uint8_t pkt[20 + 8 + 8 + 48 + 16];
+	uint32_t spi = (uint32_t)strtoul(spi_text, NULL, 0), saddr;
+	long sent = 0;
+	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);	/* IP_HDRINCL: we write the header */
+
+	if (fd < 0 || inet_pton(AF_INET, src, &saddr) != 1 || inet_pton(AF_INET, dst, &to.sin_addr) != 1) {
+		fprintf(stderr, "ms-inject esp: need root and two IPv4 addresses\n");
+		return 1;
+	}
+	for (long i = 0; i < n; i++) {
+		uint32_t seq = htonl((uint32_t)(1000 + i)), nspi = htonl(spi);
+
+		memset(pkt, 0, 20);
+		pkt[0] = 0x45, pkt[8] = 64, pkt[9] = IPPROTO_ESP;	/* length and checksum: the kernel's */
+		memcpy(pkt + 12, &saddr, 4);
+		memcpy(pkt + 16, &to.sin_addr, 4);
+		memcpy(pkt + 20, &nspi, 4);
+		memcpy(pkt + 24, &seq, 4);
+		randombytes_buf(pkt + 28, sizeof(pkt) - 28);
+		sent += sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)sizeof(pkt);
+	}
+	close(fd);
+	printf("%ld\n", sent);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -141,9 +173,12 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (sodium_init() < 0 || argc < 5) {
-		fprintf(stderr, "usage: ms-inject forge ADDR PORT SENDER RECEIVER COUNT | junk ADDR PORT COUNT | replay ADDR PORT PCAP\n");
+		fprintf(stderr, "usage: ms-inject forge ADDR PORT SENDER RECEIVER COUNT | junk ADDR PORT COUNT | replay ADDR PORT PCAP"
+				" | esp SRC DST SPI COUNT\n");
 		return 2;
 	}
+	if (strcmp(argv[1], "esp") == 0 && argc == 6)
+		return esp(argv[2], argv[3], argv[4], atol(argv[5]));
 	if ((fd = sock_to(argv[2], argv[3], &ss, &tl)) < 0) {
 		perror("ms-inject: socket");
 		return 1;
