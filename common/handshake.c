@@ -385,8 +385,12 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 	}
 	if (m->ts <= p->last_peer_ts || (wall_ns > HS_TS_WINDOW_NS && m->ts < wall_ns - HS_TS_WINDOW_NS))
 		return HS_DROP_REPLAY;
-	if (p->st == HS_INIT_SENT && strcmp(e->self, p->name) < 0)
-		return HS_DROP_SIMULTANEOUS;	/* ours wins; the peer answers it */
+	if (p->st == HS_INIT_SENT && strcmp(e->self, p->name) < 0) {
+		/* Ours wins and the peer answers it; it is evidently up now, so it may have missed our
+		 * INIT (sent before it started): send it again rather than wait for the backoff. */
+		emit_send(out, id, p->sent, p->sent_len);
+		return HS_DROP_SIMULTANEOUS;
+	}
 	abort_pending(e, id, out);
 	p->last_peer_ts = m->ts;
 	p->hs_id = m->hs_id;

@@ -271,3 +271,30 @@ sa_keys() {
 
 # ping_loss FILE: "lost/sent" from a ping -q summary.
 ping_loss() { awk '/packets transmitted/ {print $1 - $4 "/" $1}' "$1"; }
+
+# mesh_up N [NODES]: N agents on byte-identical files, checked complete within 20 s.  NODES
+# (default N) namespaces are made, so a scenario can keep spare nodes without agents.
+mesh_up() {
+	local n=$1 i
+	topo_up "${2:-$n}"
+	write_inventory "$n"
+	make_secret
+	for i in $(seq 1 "$n"); do agent_start "$i"; done
+	check "$n-node mesh complete" wait_until 20 mesh_complete "$n"
+}
+
+# peer_field NODE PEER FIELD: a field of PEER in NODE's status (through the CLI).
+peer_field() {
+	in_node "$1" "$MESHSEC" show "$2" --json --socket "$(sock "$1")" |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['$3'])"
+}
+
+# Times from the agents' logs ("HH:MM:SS.mmm", UTC), in ms since midnight: exact where polling
+# with several ip processes per look (0.1-0.5 s each in this guest) would blur them.
+now_ms_of_day() { echo $(( $(date -u +%s%3N) % 86400000 )); }
+# last_log_ms PATTERN FILE...: the time of the last line matching PATTERN in any FILE.
+last_log_ms() {
+	local pat=$1
+	shift
+	grep -h -- "$pat" "$@" | awk '{split($1, t, /[:.]/); print ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000 + t[4]}' | sort -n | tail -n 1
+}

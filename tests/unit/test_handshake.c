@@ -625,6 +625,24 @@ static void test_keepalive(void **state)
 	assert_true(ia.ping_outstanding);
 }
 
+/*
+ * a's INIT went out before b started (lost); b's own INIT then reaches a, which wins the tie:
+ * a sends its INIT again at once, so the pair comes up without waiting for a's backoff.
+ */
+static void test_late_peer_gets_init_again(void **state)
+{
+	(void)state;
+	initiate(0);
+	pump(DROP_ALL);		/* b was not up yet */
+	initiate(1);
+	assert_int_equal(deliver_one(0), HS_DROP_SIMULTANEOUS);
+	assert_int_equal(qn, 2);	/* a's INIT again, without any tick */
+	q[0] = q[1];
+	qn = 1;
+	pump(KEEP);
+	assert_converged();
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -634,7 +652,7 @@ int main(void)
 		T(test_replay_and_reorder), T(test_stale_init_after_restart), T(test_peer_restart_fresh_keys),
 		T(test_rekey_is_fresh), T(test_wrong_secret_and_mesh), T(test_malformed),
 		T(test_not_for_us_and_unknown), T(test_single_family), T(test_remove_peer_deletes_all),
-		T(test_kernel_failure_backs_off), T(test_keepalive),
+		T(test_kernel_failure_backs_off), T(test_keepalive), T(test_late_peer_gets_init_again),
 	};
 
 	return cmocka_run_group_tests_name("handshake", tests, NULL, NULL);

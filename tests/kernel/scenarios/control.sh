@@ -6,11 +6,7 @@ N=5
 SCHEMA=$TESTS_KERNEL/../../agent/status.schema.json
 # A group "meshsec" for this guest only (a bind mount inside the guest does not touch the host).
 cp /etc/group /run/tmp/group && echo "meshsec:x:4300:" >>/run/tmp/group && mount --bind /run/tmp/group /etc/group
-topo_up $N
-write_inventory $N
-make_secret
-for i in $(seq 1 $N); do agent_start "$i"; done
-check "5-node mesh complete" wait_until 20 mesh_complete $N
+mesh_up $N
 status() { in_node "$1" "$MESHSEC" status --socket "$(sock "$1")" "${@:2}"; }
 check "the socket is 0660 root:meshsec" sh -c "[ \"\$(stat -c '%a %U %G' $(sock 1))\" = '660 root meshsec' ]"
 

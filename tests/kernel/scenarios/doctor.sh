@@ -2,11 +2,7 @@
 # policy deleted by hand, an agent that is not running.  Each is
 # reported with its fix, and the exit status says something is wrong.
 N=3
-topo_up $N
-write_inventory $N
-make_secret
-for i in $(seq 1 $N); do agent_start "$i"; done
-check "3-node mesh complete" wait_until 20 mesh_complete $N
+mesh_up $N
 doctor() { in_node "$1" "$MESHSEC" doctor --inventory "$INV" --secret "$KEY" --socket "$(sock "$1")" --interval 500 "${@:2}"; }
 doctor 1 >"$RESULTS/doctor-healthy.txt" 2>&1
 expect_eq "healthy mesh: doctor exits 0" "$?" 0

@@ -3,15 +3,7 @@
 # 3 s dead), and up again once its agent is back.  A node with another inventory is flagged.
 N=3
 MESH_EXTRA=', "keepalive_seconds": 1, "dead_after_seconds": 3'
-topo_up $N
-write_inventory $N
-make_secret
-for i in $(seq 1 $N); do agent_start "$i"; done
-check "3-node mesh complete" wait_until 20 mesh_complete $N
-peer_field() {	# peer_field NODE PEER FIELD
-	in_node "$1" "$MESHSEC" show "$2" --json --socket "$(sock "$1")" |
-		python3 -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['$3'])"
-}
+mesh_up $N
 has_rtt() { [ "$(peer_field 1 n2 rtt_ms)" != None ]; }
 check "an idle pair measures its RTT by keepalive" wait_until 5 has_rtt
 measure rtt_n1_n2 "$(peer_field 1 n2 rtt_ms)" ms

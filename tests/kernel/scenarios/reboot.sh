@@ -3,11 +3,7 @@
 # start, and afterwards no IPsec error counter keeps rising on the others (no stuck
 # XfrmInNoStates or XfrmInStateProtoError: no lasting blackhole).
 N=3
-topo_up $N
-write_inventory $N
-make_secret
-for i in $(seq 1 $N); do agent_start "$i"; done
-check "3-node mesh complete" wait_until 20 mesh_complete $N
+mesh_up $N
 agent_kill 3 KILL
 node_rebuild 3
 check "n3 comes back empty (no SA, no policy)" test "$(sa_count 3)/$(ip -n n3 xfrm policy | grep -c '^src')" = 0/0

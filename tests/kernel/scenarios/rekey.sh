@@ -3,12 +3,8 @@
 # inbound first, then new outbound, old inbound kept for a grace period.  Counts packets lost
 # and in the clear, and checks every rekey brought fresh SPIs.
 N=2
-topo_up $N
-write_inventory $N
-make_secret
-for i in 1 2; do agent_start "$i"; done
-check "pair up" wait_until 20 mesh_complete $N
-hs() { in_node 1 "$MESHSEC" show n2 --json --socket "$(sock 1)" | python3 -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['handshakes'])"; }
+mesh_up $N
+hs() { peer_field 1 n2 handshakes; }
 before=$(hs)
 capture_start "$RESULTS/rekey.pcap"
 in_node 1 ping -q -i 0.01 -w 14 "$(node4 2)" >"$RESULTS/ping.txt" 2>&1 &

@@ -3,11 +3,7 @@
 # inventory by mistake does not start sending in the clear) until it is decommissioned with
 # `meshsec down`, which leaves no tagged object behind.
 N=5
-topo_up $N
-write_inventory $N
-make_secret
-for i in $(seq 1 $N); do agent_start "$i"; done
-check "5-node mesh complete" wait_until 20 mesh_complete $N
+mesh_up $N
 for i in $(seq 1 4); do sa_spis "$i" >"$RESULTS/n$i-spis-before.txt"; done
 
 write_inventory 4

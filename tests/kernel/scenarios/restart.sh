@@ -3,11 +3,7 @@
 # what it finds, agrees fresh keys with every peer and retires the old SAs.  No key or SPI
 # installed before the restart appears again.
 N=3
-topo_up $N
-write_inventory $N
-make_secret
-for i in $(seq 1 $N); do agent_start "$i"; done
-check "3-node mesh complete" wait_until 20 mesh_complete $N
+mesh_up $N
 for i in $(seq 1 $N); do sa_keys "$i"; done | sort >"$RESULTS/keys-before.txt"
 
 capture_start "$RESULTS/restart.pcap"

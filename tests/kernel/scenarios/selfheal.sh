@@ -3,12 +3,8 @@
 # integrity failures rise, logs the counters and re-handshakes with n2, once: a second burst
 # within 30 s does not make the pair rekey again.
 N=2
-topo_up 3
-write_inventory $N
-make_secret
-for i in 1 2; do agent_start "$i"; done
-check "pair up" wait_until 20 mesh_complete $N
-hs() { in_node 1 "$MESHSEC" show n2 --json --socket "$(sock 1)" | python3 -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['handshakes'])"; }
+mesh_up $N 3
+hs() { peer_field 1 n2 handshakes; }
 before=$(hs)
 spi=$(sa_spi 1 "$(node4 2)" "$(node4 1)")
 sent=$(in_node 3 "$INJECT" esp "$(node4 2)" "$(node4 1)" "$spi" 50)
