@@ -5,7 +5,7 @@ set -e
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root (apt-get)" >&2; exit 2; }
 BUILD="build-essential autoconf automake pkg-config libsodium-dev libevent-dev libnl-3-dev libjansson-dev libcmocka-dev"
 # Real-kernel scenarios and the demo: a User-Mode Linux kernel with ESP, and the tools to look at it.
-KERNEL="user-mode-linux kmod iproute2 tcpdump iputils-ping procps psmisc util-linux socat nftables valgrind"
+KERNEL="user-mode-linux kmod iproute2 tcpdump iputils-ping procps psmisc util-linux socat nftables iptables valgrind"
 # The control socket's JSON checked against its documented schema.
 SCHEMA="python3-jsonschema"
 # libFuzzer harnesses.

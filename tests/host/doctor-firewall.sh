@@ -1,7 +1,8 @@
 #!/bin/bash
-# meshsec doctor's firewall check against real nftables rules, on this host's kernel (the UML
-# kernel of the kernel bed has no nf_tables ip/inet families).  Everything happens in a scratch
-# network namespace.  Prints "host tests: N passed, N failed".
+# meshsec doctor against this host's kernel where the UML bed cannot serve: real nftables and
+# iptables rules (the UML kernel has no nf_tables ip/inet families), an MTU too small for ESP,
+# a node missing from the inventory.  Everything happens in a scratch network namespace.
+# Prints "host tests: N passed, N failed".
 # usage: tests/host/doctor-firewall.sh BUILDDIR
 set -u
 b=$(cd "$1" && pwd)
@@ -45,5 +46,27 @@ if firewall_finding warn "drops by default and has no rule accepting ESP" "meta 
 nftx add rule inet t in meta l4proto esp accept && nftx add rule inet t in udp dport 4801 accept
 doctor
 if firewall_finding ok "no nftables or iptables rule drops ESP" ""; then ok "the same chain accepting ESP and the port is fine"; else bad "policy drop with accepts" "$work/out.json"; fi
+nftx delete table inet t
+
+# iptables (whichever backend this host's iptables uses; iptables-save shows its rules).
+ip netns exec "$ns" iptables -A INPUT -p esp -j DROP
+doctor
+if firewall_finding error "drops ESP" "accept"; then ok "an iptables rule dropping ESP"; else bad "iptables ESP drop" "$work/out.json"; fi
+ip netns exec "$ns" iptables -F INPUT
+
+# finding CHECK SEVERITY TEXT: any finding of that check and severity whose message has TEXT.
+finding() {
+	python3 -c "
+import json, sys
+f = json.load(open('$work/out.json'))['findings']
+sys.exit(0 if any(x['check'] == '$1' and x['severity'] == '$2' and '$3' in x['message'] for x in f) else 1)"
+}
+ip -n "$ns" link set d0 mtu 600
+doctor
+if finding mtu error "MTU 600"; then ok "an MTU too small for ESP overhead"; else bad "small MTU" "$work/out.json"; fi
+ip -n "$ns" link set d0 mtu 1500
+sed 's/"10.77.0.1"/"10.77.0.9"/' "$work/inv.json" >"$work/other.json" && mv "$work/other.json" "$work/inv.json"
+doctor
+if finding config error "is in the inventory"; then ok "this node missing from the inventory"; else bad "node not in inventory" "$work/out.json"; fi
 echo "host tests: $pass passed, $fail failed"
 [ $fail = 0 ]
