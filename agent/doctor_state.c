@@ -9,12 +9,6 @@
 #include "meshsec/plan.h"
 #include "xfrm_nl.h"
 
-static bool sp_same(const struct ms_sp *a, const struct ms_sp *b)
-{
-	return a->dir == b->dir && a->icmp6_type == b->icmp6_type && ms_addr_equal(&a->src, &b->src) &&
-	       ms_addr_equal(&a->dst, &b->dst);
-}
-
 static const char *peer_state(const struct doctor *d, const char *name)
 {
 	size_t i;
@@ -34,30 +28,32 @@ static bool has_sa(const struct xnl_sa *sas, size_t n, const struct ms_addr *src
 	return false;
 }
 
-static void policies(struct doctor *d, const struct ms_sp *want, size_t n_want, const struct ms_sp *have, size_t n_have)
+/* Both lists sorted, then walked together: what the plan has and the kernel not, and the reverse. */
+static void policies(struct doctor *d, struct ms_sp *want, size_t n_want, struct ms_sp *have, size_t n_have)
 {
 	char s[MS_ADDR_STRLEN], t[MS_ADDR_STRLEN];
-	size_t missing = 0, extra = 0;
+	size_t i = 0, j = 0, missing = 0, extra = 0;
 
-	for (size_t i = 0; i < n_want; i++) {
-		bool found = false;
+	qsort(want, n_want, sizeof(*want), ms_sp_cmp);
+	qsort(have, n_have, sizeof(*have), ms_sp_cmp);
+	while (i < n_want || j < n_have) {
+		int c = i == n_want ? 1 : j == n_have ? -1 : ms_sp_cmp(&want[i], &have[j]);
 
-		for (size_t j = 0; j < n_have && !found; j++)
-			found = sp_same(&want[i], &have[j]);
-		if (!found && missing++ < 5)
-			doctor_add(d, "policies", DOC_ERROR, "restart meshsecd: it installs every member's policies at start",
-				   "the %s policy %s -> %s is missing", want[i].dir == MS_DIR_OUT ? "out" : "in",
-				   ms_addr_format(&want[i].src, s, sizeof(s)), ms_addr_format(&want[i].dst, t, sizeof(t)));
-	}
-	for (size_t j = 0; j < n_have; j++) {
-		bool found = false;
-
-		for (size_t i = 0; i < n_want && !found; i++)
-			found = sp_same(&want[i], &have[j]);
-		if (!found && extra++ < 5)
-			doctor_add(d, "policies", DOC_WARN, "restart meshsecd to reconcile, or stop it and run meshsec down",
-				   "a meshsec policy %s -> %s is not in the plan for this inventory (left from an older one?)",
-				   ms_addr_format(&have[j].src, s, sizeof(s)), ms_addr_format(&have[j].dst, t, sizeof(t)));
+		if (c == 0) {
+			i++, j++;
+		} else if (c < 0) {
+			if (missing++ < 5)
+				doctor_add(d, "policies", DOC_ERROR, "restart meshsecd: it installs every member's policies at start",
+					   "the %s policy %s -> %s is missing", want[i].dir == MS_DIR_OUT ? "out" : "in",
+					   ms_addr_format(&want[i].src, s, sizeof(s)), ms_addr_format(&want[i].dst, t, sizeof(t)));
+			i++;
+		} else {
+			if (extra++ < 5)
+				doctor_add(d, "policies", DOC_WARN, "restart meshsecd to reconcile, or stop it and run meshsec down",
+					   "a meshsec policy %s -> %s is not in the plan for this inventory (left from an older one?)",
+					   ms_addr_format(&have[j].src, s, sizeof(s)), ms_addr_format(&have[j].dst, t, sizeof(t)));
+			j++;
+		}
 	}
 	if (!missing && !extra)
 		doctor_add(d, "policies", DOC_OK, "", "all %zu policies of the plan are installed, and no other", n_want);

@@ -15,32 +15,16 @@
 #include "log.h"
 #include "mesh_internal.h"
 
-static int sp_cmp(const void *a, const void *b)
-{
-	const struct ms_sp *x = a, *y = b;
-	int c;
-
-	if (x->dir != y->dir)
-		return x->dir < y->dir ? -1 : 1;
-	if (x->icmp6_type != y->icmp6_type)
-		return x->icmp6_type < y->icmp6_type ? -1 : 1;
-	if (x->src.family != y->src.family)
-		return x->src.family < y->src.family ? -1 : 1;
-	if ((c = memcmp(x->src.u.raw, y->src.u.raw, 16)) != 0)
-		return c;
-	return memcmp(x->dst.u.raw, y->dst.u.raw, 16);
-}
-
 size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, struct ms_sp *want, size_t n_want)
 {
 	size_t i = 0, j = 0, removed = 0;
 
 	if (n_have > 1)
-		qsort(have, n_have, sizeof(*have), sp_cmp);
+		qsort(have, n_have, sizeof(*have), ms_sp_cmp);
 	if (n_want > 1)
-		qsort(want, n_want, sizeof(*want), sp_cmp);
+		qsort(want, n_want, sizeof(*want), ms_sp_cmp);
 	while (i < n_have || j < n_want) {
-		int c = i == n_have ? 1 : j == n_want ? -1 : sp_cmp(&have[i], &want[j]);
+		int c = i == n_have ? 1 : j == n_want ? -1 : ms_sp_cmp(&have[i], &want[j]);
 
 		if (c < 0) {
 			xnl_sp_del(m->xnl, &have[i++]);

@@ -86,3 +86,19 @@ int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 	*n_out = n;
 	return 0;
 }
+
+int ms_sp_cmp(const void *a, const void *b)
+{
+	const struct ms_sp *x = a, *y = b;
+	int c;
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	if (x->icmp6_type != y->icmp6_type)
+		return x->icmp6_type < y->icmp6_type ? -1 : 1;
+	if (x->src.family != y->src.family)
+		return x->src.family < y->src.family ? -1 : 1;
+	if ((c = memcmp(x->src.u.raw, y->src.u.raw, 16)) != 0)
+		return c;
+	return memcmp(x->dst.u.raw, y->dst.u.raw, 16);
+}

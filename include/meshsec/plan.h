@@ -19,6 +19,12 @@ uint32_t ms_pair_reqid(const char *a, const char *b);
  * any pair uses IPv6, the four node-wide neighbour-discovery SPs follow (model.h).
  * *out is malloc'd; the caller frees it.
  */
+/*
+ * Orders SPs by what identifies them in the kernel (direction, selector), for qsort and for
+ * walking a desired list against an observed one; 0 means "the same policy".
+ */
+int ms_sp_cmp(const void *a, const void *b);
+
 int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 		     struct ms_sp **out, size_t *n_out, struct ms_error *err);
 

@@ -134,6 +134,28 @@ static void test_plan_policies(void **state)
 	assert_int_equal(ms_plan_unreachable(inv, 0), 0);
 }
 
+/* The identity of a policy: direction and selector, including the ND bypass's ICMPv6 type. */
+static void test_sp_cmp(void **state)
+{
+	struct ms_inventory *inv = *state;
+	struct ms_sp *sps, a;
+	size_t n;
+
+	assert_int_equal(ms_plan_policies(inv, 0, &sps, &n, NULL), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(ms_sp_cmp(&sps[i], &sps[i]), 0);
+		for (size_t j = i + 1; j < n; j++)
+			assert_int_not_equal(ms_sp_cmp(&sps[i], &sps[j]), 0);
+	}
+	a = sps[0];
+	a.reqid++, a.priority++;	/* not part of the identity: reload replaces such a policy in place */
+	assert_int_equal(ms_sp_cmp(&a, &sps[0]), 0);
+	qsort(sps, n, sizeof(*sps), ms_sp_cmp);
+	for (size_t i = 1; i < n; i++)
+		assert_true(ms_sp_cmp(&sps[i - 1], &sps[i]) < 0);
+	free(sps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_self_none_or_several),
 		cmocka_unit_test(test_reqid_symmetric_in_range),
 		cmocka_unit_test(test_plan_policies),
+		cmocka_unit_test(test_sp_cmp),
 	};
 
 	return cmocka_run_group_tests_name("self_plan", tests, setup, teardown);
