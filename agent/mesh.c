@@ -292,20 +292,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	mesh_commit(m);
-	mesh_liveness(m, now);
+	mesh_liveness(m, now);	/* also retries pairs whose handshake failed locally */
 	mesh_update_states(m, now);
-	/* A peer whose handshake failed locally (SPI allocation, DH) is tried again. */
-	for (size_t i = 0; i < m->cap_peers; i++) {
-		struct hs_peer_info info;
-
-		if (!m->peers[i].used)
-			continue;
-		hs_peer_info(m->hs, (int)i, &info);
-		if (info.state == HS_IDLE && !info.established) {
-			hs_initiate(m->hs, (int)i, now, mesh_wall_ns(), m->out);
-			mesh_run_actions(m);
-		}
-	}
 }
 
 int mesh_peer_add(struct mesh *m, const struct ms_node *n)

@@ -17,4 +17,11 @@ void mesh_peer_remove(struct mesh *m, int id);
 /* Queues what turns the SPs in have into want (sorted in place); returns how many go. */
 size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, struct ms_sp *want, size_t n_want);
 
+/*
+ * The kernel's tagged SAs sorted by SPI, and one found by SPI (inbound SPIs are unique on a
+ * node: the kernel allocated them), so per-peer counters cost a lookup, not a scan.
+ */
+int mesh_dump_sas(struct mesh *m, struct xnl_sa **sas, size_t *n, struct ms_error *err);
+const struct xnl_sa *mesh_sa_by_spi(const struct xnl_sa *sas, size_t n, uint32_t spi);
+
 #endif

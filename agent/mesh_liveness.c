@@ -47,7 +47,7 @@ static void check_counters(struct mesh *m, uint64_t now)
 	size_t n = 0;
 	struct ms_error err;
 
-	if (xnl_dump_sa(m->xnl, &sas, &n, &err) < 0) {
+	if (mesh_dump_sas(m, &sas, &n, &err) < 0) {
 		log_debug("liveness: cannot read SA counters: %s", err.msg);
 		return;
 	}
@@ -59,12 +59,15 @@ static void check_counters(struct mesh *m, uint64_t now)
 		if (!p->used)
 			continue;
 		hs_peer_info(m->hs, (int)i, &info);
-		for (size_t k = 0; k < n; k++)
-			if (sas[k].spi && (sas[k].spi == info.in_spi[0] || sas[k].spi == info.in_spi[1])) {
-				packets += sas[k].packets;
-				integrity += sas[k].integrity_failed;
-				replay += sas[k].replay_errors;
+		for (int f = 0; f < 2; f++) {
+			const struct xnl_sa *sa = mesh_sa_by_spi(sas, n, info.in_spi[f]);
+
+			if (sa) {
+				packets += sa->packets;
+				integrity += sa->integrity_failed;
+				replay += sa->replay_errors;
 			}
+		}
 		if (packets > p->in_packets)
 			hs_peer_seen(m->hs, (int)i, now);
 		p->in_packets = packets;
@@ -90,6 +93,12 @@ void mesh_liveness(struct mesh *m, uint64_t now)
 		if (!p->used)
 			continue;
 		hs_peer_info(m->hs, (int)i, &info);
+		if (info.state == HS_IDLE && !info.established) {
+			/* the last handshake failed locally (SPI allocation, DH, kernel): try again */
+			hs_initiate(m->hs, (int)i, now, mesh_wall_ns(), m->out);
+			mesh_run_actions(m);
+			continue;
+		}
 		if (!info.established && !p->dead)
 			continue;	/* the handshake's own retransmissions are at work */
 		seen = info.last_seen_ms > info.established_ms ? info.last_seen_ms : info.established_ms;

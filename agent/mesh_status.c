@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "mesh.h"
+#include "mesh_internal.h"
 #include "mesh_view.h"
 
 #define DOWN_AFTER_TRIES 3	/* unanswered retransmissions before a new pair counts as down */
@@ -62,11 +63,26 @@ static int by_spi(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Adds the counters of the SA with this SPI (SPIs are unique per destination; ours are ALLOCSPI'd). */
-static void add_counters(const struct xnl_sa *sas, size_t n, uint32_t spi, uint64_t *bytes, uint64_t *packets)
+int mesh_dump_sas(struct mesh *m, struct xnl_sa **sas, size_t *n, struct ms_error *err)
+{
+	int rc = xnl_dump_sa(m->xnl, sas, n, err);
+
+	if (rc == 0 && *n > 1)
+		qsort(*sas, *n, sizeof(**sas), by_spi);
+	return rc;
+}
+
+const struct xnl_sa *mesh_sa_by_spi(const struct xnl_sa *sas, size_t n, uint32_t spi)
 {
 	struct xnl_sa key = { .spi = spi };
-	const struct xnl_sa *sa = spi ? bsearch(&key, sas, n, sizeof(*sas), by_spi) : NULL;
+
+	return spi && n ? bsearch(&key, sas, n, sizeof(*sas), by_spi) : NULL;
+}
+
+/* Adds the counters of the SA with this SPI. */
+static void add_counters(const struct xnl_sa *sas, size_t n, uint32_t spi, uint64_t *bytes, uint64_t *packets)
+{
+	const struct xnl_sa *sa = mesh_sa_by_spi(sas, n, spi);
 
 	if (sa) {
 		*bytes += sa->bytes;
@@ -121,10 +137,8 @@ int mesh_view_collect(struct mesh *m, const char *only, struct mesh_view *v)
 	v->peers = calloc(m->cap_peers + 1, sizeof(*v->peers));
 	if (!v->peers)
 		return -1;
-	if (xnl_dump_sa(m->xnl, &sas, &n_sas, &err) < 0)
+	if (mesh_dump_sas(m, &sas, &n_sas, &err) < 0)
 		log_warnx("status: cannot read SA counters: %s", err.msg);	/* counters read 0 */
-	if (n_sas > 1)
-		qsort(sas, n_sas, sizeof(*sas), by_spi);
 	for (size_t i = 0; i < m->cap_peers; i++) {
 		struct peer_view pv;
 

@@ -502,6 +502,12 @@ static enum hs_verdict on_confirm(struct hs_engine *e, int id, const struct ms_m
 	return HS_ACCEPTED;
 }
 
+bool hs_peer_holds_secrets(const struct hs_engine *e, int id)
+{
+	return !sodium_is_zero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk)) ||
+	       !sodium_is_zero((const uint8_t *)e->sec[id].pend_out, sizeof(e->sec[id].pend_out));
+}
+
 void hs_set_digest(struct hs_engine *e, const uint8_t digest[MS_DIGEST_LEN])
 {
 	memcpy(e->digest, digest, MS_DIGEST_LEN);
@@ -684,8 +690,6 @@ void hs_peer_info(const struct hs_engine *e, int id, struct hs_peer_info *info)
 	info->ping_outstanding = p->ping_ts != 0;
 	info->have_digest = p->have_digest;
 	memcpy(info->peer_digest, p->peer_digest, MS_DIGEST_LEN);
-	info->holds_secrets = !sodium_is_zero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk)) ||
-			      !sodium_is_zero((const uint8_t *)e->sec[id].pend_out, sizeof(e->sec[id].pend_out));
 	memcpy(info->drops, p->drops, sizeof(info->drops));
 }
 

@@ -121,7 +121,6 @@ struct hs_peer_info {
 	uint32_t in_spi[2], out_spi[2];
 	uint64_t established_ms;	/* when the current SAs were made */
 	uint64_t handshakes;		/* completed */
-	bool holds_secrets;
 	unsigned tries;			/* retransmissions of the handshake under way */
 	uint64_t last_seen_ms;		/* last authentic, fresh message from the peer (or hs_peer_seen) */
 	uint64_t rtt_us;		/* of the last answered keepalive; 0: none yet */
@@ -132,6 +131,8 @@ struct hs_peer_info {
 };
 void hs_peer_info(const struct hs_engine *e, int peer, struct hs_peer_info *info);
 const char *hs_state_name(enum hs_state s);
+/* Whether an ephemeral private key or pending traffic keys remain (forward-secrecy tests). */
+bool hs_peer_holds_secrets(const struct hs_engine *e, int peer);
 /* Drops not attributable to a known peer (framing, unknown sender, wrong receiver). */
 const uint64_t *hs_engine_drops(const struct hs_engine *e);
 

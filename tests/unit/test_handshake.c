@@ -278,18 +278,16 @@ static void test_secrets_wiped(void **state)
 
 	(void)state;
 	initiate(0);
-	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
-	assert_true(ia.holds_secrets);		/* waiting for RESP: needs its ephemeral */
+	assert_true(hs_peer_holds_secrets(nodes[0].e, nodes[0].peer));		/* waiting for RESP: needs its ephemeral */
 	deliver_one(0);				/* b answers: its ephemeral is gone at once, */
-	hs_peer_info(nodes[1].e, nodes[1].peer, &ib);
-	assert_true(ib.holds_secrets);		/* but its outbound keys wait for CONFIRM */
+	assert_true(hs_peer_holds_secrets(nodes[1].e, nodes[1].peer));		/* but its outbound keys wait for CONFIRM */
 	deliver_one(1);				/* a: RESP -> CONFIRM */
-	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
-	assert_false(ia.holds_secrets);
+	assert_false(hs_peer_holds_secrets(nodes[0].e, nodes[0].peer));
 	deliver_one(2);				/* b: CONFIRM */
 	qn = 0;
+	assert_false(hs_peer_holds_secrets(nodes[1].e, nodes[1].peer));
+	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
 	hs_peer_info(nodes[1].e, nodes[1].peer, &ib);
-	assert_false(ib.holds_secrets);
 	assert_true(ia.established && ib.established);
 }
 
