@@ -43,9 +43,9 @@ static enum ms_ctl_result down(struct mesh *m, json_t *resp)
 	size_t n_sps, n_sas;
 	struct ms_error err;
 
-	m->stopping = true;	/* no more handshakes, no more kernel requests */
 	if (xnl_remove_all_tagged(m->xnl, &n_sps, &n_sas, &err) < 0)
-		return failed(resp, MS_CTL_E_FAILED, err.msg);
+		return failed(resp, MS_CTL_E_FAILED, err.msg);	/* the agent carries on; restart it to reinstall */
+	m->stopping = true;	/* until the loop exits: no more handshakes, no more kernel requests */
 	log_info("down requested over the control socket: removed %zu policies and %zu SAs; stopping", n_sps, n_sas);
 	json_object_set_new(resp, "policies_removed", json_integer((json_int_t)n_sps));
 	json_object_set_new(resp, "sas_removed", json_integer((json_int_t)n_sas));
