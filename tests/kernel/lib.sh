@@ -269,8 +269,14 @@ sa_keys() {
 		/aead/ {print s, d, spi, $3}' | sort
 }
 
-# ping_loss FILE: "lost/sent" from a ping -q summary.
-ping_loss() { awk '/packets transmitted/ {print $1 - $4 "/" $1}' "$1"; }
+# ping_loss FILE: "lost/sent" from the output of ping -w DEADLINE (without -q).  ping stops at the
+# deadline even if its last request is still on the way, and counts that one as lost; so the last
+# request sent, when unanswered, is left out of both figures (any other unanswered one counts).
+ping_loss() {
+	awk '/icmp_seq=/ { if (match($0, /icmp_seq=[0-9]+/)) got[substr($0, RSTART + 9, RLENGTH - 9)] = 1 }
+		/packets transmitted/ { sent = $1; recv = $4 }
+		END { if (sent > 0 && !(sent in got)) sent--; print sent - recv "/" sent }' "$1"
+}
 
 # mesh_up N [NODES]: N agents on byte-identical files, checked complete within 20 s.  NODES
 # (default N) namespaces are made, so a scenario can keep spare nodes without agents.

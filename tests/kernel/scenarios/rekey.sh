@@ -7,7 +7,7 @@ mesh_up $N
 hs() { peer_field 1 n2 handshakes; }
 before=$(hs)
 capture_start "$RESULTS/rekey.pcap"
-in_node 1 ping -q -i 0.01 -w 14 "$(node4 2)" >"$RESULTS/ping.txt" 2>&1 &
+in_node 1 ping -i 0.01 -w 14 "$(node4 2)" >"$RESULTS/ping.txt" 2>&1 &
 pinger=$!
 sleep 1
 for k in $(seq 1 20); do
@@ -29,7 +29,7 @@ check "old inbound SAs retired after the grace period" wait_until 15 mesh_comple
 MESH_EXTRA=', "rekey_seconds": 10' write_inventory $N
 sleep 1
 in_node 1 "$MESHSEC" rekey --socket "$(sock 1)" >/dev/null
-in_node 1 ping -q -i 0.02 -w 16 "$(node4 2)" >"$RESULTS/ping2.txt" 2>&1 &
+in_node 1 ping -i 0.02 -w 16 "$(node4 2)" >"$RESULTS/ping2.txt" 2>&1 &
 pinger=$!
 soft() { grep -q 'reached its soft limit; rekeying' "$RESULTS/n1.log" "$RESULTS/n2.log"; }
 check "a rekey started by the kernel's soft expiry (9-11 s after the SAs were made)" wait_until 15 soft

@@ -7,9 +7,9 @@ mesh_up $N
 for i in $(seq 1 $N); do sa_keys "$i"; done | sort >"$RESULTS/keys-before.txt"
 
 capture_start "$RESULTS/restart.pcap"
-in_node 1 ping -q -i 0.05 -w 10 "$(node4 2)" >"$RESULTS/ping12.txt" 2>&1 &
+in_node 1 ping -i 0.05 -w 10 "$(node4 2)" >"$RESULTS/ping12.txt" 2>&1 &
 p1=$!
-in_node 3 ping -q -i 0.05 -w 10 "$(node4 2)" >"$RESULTS/ping32.txt" 2>&1 &
+in_node 3 ping -i 0.05 -w 10 "$(node4 2)" >"$RESULTS/ping32.txt" 2>&1 &
 p3=$!
 sleep 1
 ups_before=$(ups 2)
