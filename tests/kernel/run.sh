@@ -3,7 +3,8 @@
 # host's root filesystem shared read-write through hostfs), and reads the scenario's verdict
 # from the result directory afterwards.  A missing verdict is a failure, never a skip.
 #
-# usage: tests/kernel/run.sh [--builddir DIR] [--results DIR] [--keep-going] [SCENARIO ...]
+# usage: tests/kernel/run.sh [--builddir DIR] [--results DIR] [SCENARIO ...]
+#   Every scenario named runs, whatever the verdicts before it; the exit status is 0 if all passed.
 #   SCENARIO: a name under tests/kernel/scenarios/ (without .sh), or the path of a script written
 #   the same way (deploy/demo-mesh.sh); default: every scenario.
 set -u
@@ -15,7 +16,8 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--builddir) builddir=$(cd "$2" && pwd); shift 2 ;;
 	--results) results=$2; shift 2 ;;
-	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+	-*) echo "kernel tests: unknown option $1 (see --help)" >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
