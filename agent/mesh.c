@@ -104,7 +104,7 @@ static void send_to(struct mesh *m, int id, const uint8_t *buf, size_t len)
 	p->tx++;
 }
 
-/* Deletes stale SAs of a peer that now has fresh keys: outbound now, inbound after the grace. */
+/* Retires stale SAs of a peer that now has fresh keys, each direction after its grace. */
 static void retire_stale(struct mesh *m, const struct apeer *p, uint64_t now)
 {
 	for (size_t i = 0; i < m->n_stale; i++) {
@@ -112,10 +112,7 @@ static void retire_stale(struct mesh *m, const struct apeer *p, uint64_t now)
 
 		if (s->reqid != p->reqid || s->deadline_ms)
 			continue;
-		if (s->inbound)
-			s->deadline_ms = now + HS_OLD_INBOUND_GRACE_MS;
-		else
-			s->deadline_ms = now;
+		s->deadline_ms = now + (s->inbound ? HS_OLD_INBOUND_GRACE_MS : HS_OLD_OUTBOUND_GRACE_MS);
 	}
 }
 

@@ -38,8 +38,8 @@ struct hs_peer {
 	bool up, up_initiator;
 	uint64_t up_hs_id, up_ms;
 	uint32_t in_spi[2], out_spi[2];
-	uint32_t old_in[2];
-	uint64_t old_deadline;
+	uint32_t old_in[2], old_out[2];
+	uint64_t old_deadline, old_out_deadline;
 	uint64_t last_peer_ts;
 	/* Liveness (keepalives). */
 	uint64_t ping_ts, ping_sent_ms;		/* the PING awaiting its PONG (ping_ts 0: none) */
@@ -210,8 +210,8 @@ static void emit_sa(struct hs_out *out, int peer, enum hs_act_type t, enum ms_di
 }
 
 /*
- * A new outbound SA.  A peer whose state was wiped may hand out the SPI of our current outbound
- * SA again; the kernel refuses a second SA with the same SPI, so the old one goes first (its
+ * A new outbound SA.  A peer whose state was wiped may hand out the SPI of our current (or just
+ * replaced) outbound SA again; the kernel refuses a second SA with the same SPI, so the old one goes first (its
  * keys are dead at the peer anyway, and the policy drops rather than leaks in between).
  */
 static void emit_out_add(struct hs_engine *e, int id, int f, uint32_t spi, const uint8_t *key, struct hs_out *out)
@@ -221,6 +221,10 @@ static void emit_out_add(struct hs_engine *e, int id, int f, uint32_t spi, const
 	if (p->out_spi[f] == spi) {
 		emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_OUT, f, spi, NULL, 0);
 		p->out_spi[f] = 0;
+	}
+	if (p->old_out[f] == spi) {
+		emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_OUT, f, spi, NULL, 0);
+		p->old_out[f] = 0;
 	}
 	emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_OUT, f, spi, key, e->key_len);
 }
@@ -265,11 +269,15 @@ static void drop_all_sas(struct hs_engine *e, int id, struct hs_out *out)
 			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, f, p->in_spi[f], NULL, 0);
 		if (p->old_in[f])
 			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, f, p->old_in[f], NULL, 0);
+		if (p->old_out[f])
+			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_OUT, f, p->old_out[f], NULL, 0);
 	}
 	memset(p->out_spi, 0, sizeof(p->out_spi));
 	memset(p->in_spi, 0, sizeof(p->in_spi));
 	memset(p->old_in, 0, sizeof(p->old_in));
+	memset(p->old_out, 0, sizeof(p->old_out));
 	p->old_deadline = 0;
+	p->old_out_deadline = 0;
 	p->up = false;
 	p->st = HS_IDLE;
 }
@@ -347,15 +355,19 @@ static void established(struct hs_engine *e, int id, const uint32_t in[2], const
 	struct hs_peer *p = &e->peers[id];
 
 	for (int f = 0; f < 2; f++) {
-		/* The kernel may keep using an older outbound SA: delete it once the new one exists. */
-		if (p->out_spi[f] && p->out_spi[f] != out_spi[f])
-			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_OUT, f, p->out_spi[f], NULL, 0);
+		/* New packets take the newest outbound SA at once, but a packet that chose the old one
+		 * just before is dropped if the SA goes before it is encrypted: keep it a moment.  One
+		 * generation back is enough; an older one still here goes now. */
+		if (p->old_out[f])
+			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_OUT, f, p->old_out[f], NULL, 0);
+		p->old_out[f] = p->out_spi[f] != out_spi[f] ? p->out_spi[f] : 0;
 		/* Packets the peer sent with the old keys may still be in flight: keep them a while. */
 		if (p->old_in[f])
 			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, f, p->old_in[f], NULL, 0);
 		p->old_in[f] = p->in_spi[f];
 	}
 	p->old_deadline = now_ms + HS_OLD_INBOUND_GRACE_MS;
+	p->old_out_deadline = now_ms + HS_OLD_OUTBOUND_GRACE_MS;
 	memcpy(p->in_spi, in, sizeof(p->in_spi));
 	memcpy(p->out_spi, out_spi, sizeof(p->out_spi));
 	memset(p->pend_in, 0, sizeof(p->pend_in));
@@ -637,6 +649,19 @@ enum hs_verdict hs_input(struct hs_engine *e, const uint8_t *buf, size_t len, ui
 	return v;
 }
 
+/* Deletes the previous generation's SAs of one direction once their grace is over. */
+static void retire_old(uint32_t spi[2], uint64_t *deadline, enum ms_dir dir, int id, uint64_t now_ms,
+		       struct hs_out *out)
+{
+	if (!*deadline || now_ms < *deadline)
+		return;
+	for (int f = 0; f < 2; f++)
+		if (spi[f])
+			emit_sa(out, id, HS_ACT_SA_DEL, dir, f, spi[f], NULL, 0);
+	memset(spi, 0, 2 * sizeof(spi[0]));
+	*deadline = 0;
+}
+
 uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
 {
 	uint64_t next = UINT64_MAX;
@@ -655,17 +680,14 @@ uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
 				emit_send(out, (int)i, p->sent, p->sent_len);
 			}
 		}
-		if (p->old_deadline && now_ms >= p->old_deadline) {
-			for (int f = 0; f < 2; f++)
-				if (p->old_in[f])
-					emit_sa(out, (int)i, HS_ACT_SA_DEL, MS_DIR_IN, f, p->old_in[f], NULL, 0);
-			memset(p->old_in, 0, sizeof(p->old_in));
-			p->old_deadline = 0;
-		}
+		retire_old(p->old_in, &p->old_deadline, MS_DIR_IN, (int)i, now_ms, out);
+		retire_old(p->old_out, &p->old_out_deadline, MS_DIR_OUT, (int)i, now_ms, out);
 		if ((p->st == HS_INIT_SENT || p->st == HS_RESP_SENT) && p->next_ms < next)
 			next = p->next_ms;
 		if (p->old_deadline && p->old_deadline < next)
 			next = p->old_deadline;
+		if (p->old_out_deadline && p->old_out_deadline < next)
+			next = p->old_out_deadline;
 		if (out->n + 8 > HS_MAX_ACTIONS)
 			return now_ms;	/* the caller runs the actions and ticks again at once */
 	}

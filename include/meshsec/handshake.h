@@ -30,6 +30,7 @@
 #define HS_RETX_MAX_MS 30000u
 #define HS_RESP_TRIES 6u		/* responder gives up an unconfirmed handshake after this */
 #define HS_OLD_INBOUND_GRACE_MS 10000u	/* old inbound SAs outlive a new handshake this long */
+#define HS_OLD_OUTBOUND_GRACE_MS 1000u	/* old outbound SAs too: packets already past the policy */
 #define HS_TS_WINDOW_NS (600ull * 1000000000ull)	/* INITs older than this are stale */
 
 enum hs_act_type {

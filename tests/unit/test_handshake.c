@@ -457,6 +457,40 @@ static void test_rekey_is_fresh(void **state)
 	assert_int_equal(nodes[0].n_seen + nodes[1].n_seen, 5 * 2 * 4);	/* 5 handshakes, 2 nodes, 2 families x 2 directions */
 }
 
+/* Make-before-break on each side: the old outbound SA outlives the new one's arrival by the
+ * outbound grace, the old inbound one by the inbound grace; never more than one generation back. */
+static void test_rekey_keeps_old_sas_a_while(void **state)
+{
+	struct hs_peer_info a, b;
+
+	(void)state;
+	initiate(0);
+	pump(KEEP);
+	assert_converged();
+	for (int k = 0; k < 3; k++) {	/* three rekeys inside one outbound grace */
+		initiate(k % 2);
+		pump(KEEP);
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(count_sa(&nodes[i], MS_DIR_OUT, AF_INET), 2);
+			assert_int_equal(count_sa(&nodes[i], MS_DIR_IN, AF_INET), 2);
+		}
+		tick_both(HS_OLD_OUTBOUND_GRACE_MS / 4);
+	}
+	hs_peer_info(nodes[0].e, nodes[0].peer, &a);
+	hs_peer_info(nodes[1].e, nodes[1].peer, &b);
+	tick_both(HS_OLD_OUTBOUND_GRACE_MS * 3 / 4 - 1);
+	assert_int_equal(count_sa(&nodes[0], MS_DIR_OUT, AF_INET), 2);
+	tick_both(2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(count_sa(&nodes[i], MS_DIR_OUT, AF_INET), 1);
+		assert_int_equal(count_sa(&nodes[i], MS_DIR_OUT, AF_INET6), 1);
+		assert_int_equal(count_sa(&nodes[i], MS_DIR_IN, AF_INET), 2);
+	}
+	assert_non_null(find_sa(&nodes[0], MS_DIR_OUT, AF_INET, a.out_spi[0]));
+	assert_int_equal(a.out_spi[0], b.in_spi[0]);
+	assert_converged();
+}
+
 static void test_wrong_secret_and_mesh(void **state)
 {
 	int peer;
@@ -648,7 +682,7 @@ int main(void)
 		T(test_basic), T(test_secrets_wiped), T(test_higher_name_initiates), T(test_simultaneous), T(test_lost_init),
 		T(test_lost_resp), T(test_lost_confirm), T(test_duplicates), T(test_responder_gives_up),
 		T(test_replay_and_reorder), T(test_stale_init_after_restart), T(test_peer_restart_fresh_keys),
-		T(test_rekey_is_fresh), T(test_wrong_secret_and_mesh), T(test_malformed),
+		T(test_rekey_is_fresh), T(test_rekey_keeps_old_sas_a_while), T(test_wrong_secret_and_mesh), T(test_malformed),
 		T(test_not_for_us_and_unknown), T(test_single_family), T(test_remove_peer_deletes_all),
 		T(test_kernel_failure_backs_off), T(test_keepalive), T(test_late_peer_gets_init_again),
 	};

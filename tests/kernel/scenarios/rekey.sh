@@ -1,7 +1,7 @@
-# Rekey without loss: continuous pings between two nodes across 20 forced rekeys (meshsec rekey)
-# and the time-based ones (rekey_seconds 10: the kernel's soft expiry), make-before-break: new
-# inbound first, then new outbound, old inbound kept for a grace period.  Counts packets lost
-# and in the clear, and checks every rekey brought fresh SPIs.
+# Rekey without loss: continuous pings and a UDP stream between two nodes across 20 forced
+# rekeys (meshsec rekey) and the time-based ones (rekey_seconds 10: the kernel's soft expiry),
+# make-before-break: new inbound first, then new outbound, old SAs kept for their grace periods.
+# Counts packets lost and in the clear, and checks every rekey brought fresh SPIs.
 N=2
 mesh_up $N
 hs() { peer_field 1 n2 handshakes; }
@@ -9,17 +9,26 @@ before=$(hs)
 capture_start "$RESULTS/rekey.pcap"
 in_node 1 ping -i 0.01 -w 14 "$(node4 2)" >"$RESULTS/ping.txt" 2>&1 &
 pinger=$!
+# And a numbered UDP stream the other way, on a connected socket (the kernel caches its bundle).
+UDPSEQ=$BUILDDIR/tests/tools/udp-seq
+in_node 1 "$UDPSEQ" recv 7001 2000 >"$RESULTS/udp-recv.txt" 2>&1 &
+receiver=$!
+sleep 0.3
+in_node 2 "$UDPSEQ" send "$(node4 1)" 7001 200 14 >"$RESULTS/udp-send.txt" 2>&1 &
+sender=$!
 sleep 1
 for k in $(seq 1 20); do
 	in_node $(( k % 2 + 1 )) "$MESHSEC" rekey --socket "$(sock $(( k % 2 + 1 )))" >/dev/null
 	sleep 0.5
 done
-wait $pinger
+wait $pinger $sender $receiver
 capture_stop
 after=$(hs)
 check "20 rekeys completed (handshakes $before -> $after)" test "$after" -ge $((before + 20))
 measure ping_lost_across_20_rekeys "$(ping_loss "$RESULTS/ping.txt")" "packets (ping every 10 ms)"
 expect_eq "packets lost across 20 rekeys" "$(ping_loss "$RESULTS/ping.txt" | cut -d/ -f1)" 0
+measure udp_stream_across_20_rekeys "$(tail -n 1 "$RESULTS/udp-recv.txt")" "(n2 -> n1, 200/s, connected socket)"
+expect_eq "UDP datagrams lost across 20 rekeys" "$(sed -n 's/.*, lost \([0-9]*\),.*/\1/p' "$RESULTS/udp-recv.txt")" 0
 expect_eq "cleartext packets between the pair" "$(cleartext_members 2)" 0
 spis=$(tcpdump -n -r "$CAPTURE_FILE" "esp and src $(node4 1)" 2>/dev/null | grep -o 'spi=0x[0-9a-f]*' | sort -u | wc -l)
 check "ESP from n1 used a fresh SPI per rekey ($spis SPIs seen)" test "$spis" -ge 20
