@@ -19,11 +19,15 @@ wait $pinger
 expect_eq "agent datagrams between n1 and n2 while they carry traffic" \
 	"$(capture_count "udp port 4801 and host $(node4 1) and host $(node4 2)")" 0
 
-t0=$(date +%s%N)
+t0=$(now_ms_of_day)
 agent_kill 3 KILL
 is_down() { [ "$(peer_field 1 n3 state)" = down ] && [ "$(peer_field 2 n3 state)" = down ]; }
-check "n1 and n2 show n3 down within dead_after_seconds (3 s) + 1 s" wait_until 4 is_down
-measure time_to_down_ms $(( ($(date +%s%N) - t0) / 1000000 )) ms
+check "n1 and n2 show n3 down" wait_until 8 is_down
+# Timed by the agents' own clocks: polling through the CLI takes most of a second in the guest.
+t1=$(last_log_ms 'peer n3: down' "$RESULTS/n1.log" "$RESULTS/n2.log"); t1=${t1:-0}
+[ "$t1" -lt "$t0" ] && t1=$((t1 + 86400000))	# midnight passed
+measure time_to_down_ms $((t1 - t0)) "ms from the kill to the later of n1 and n2 marking n3 down"
+check "both marked n3 down within dead_after_seconds (3 s) + 1 s" test $((t1 - t0)) -le 4000
 check "status exits 1 while a peer is down" sh -c "ip netns exec n1 $MESHSEC status --socket $(sock 1) >/dev/null; [ \$? = 1 ]"
 t0=$(date +%s%N)
 agent_start 3
