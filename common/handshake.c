@@ -38,8 +38,8 @@ struct hs_peer {
 	bool up, up_initiator;
 	uint64_t up_hs_id, up_ms;
 	uint32_t in_spi[2], out_spi[2];
-	uint32_t old_in[2], old_out[2];
-	uint64_t old_deadline, old_out_deadline;
+	uint32_t old_in[2], old_out[2];		/* the previous generation, in its grace */
+	uint64_t retired_ms;			/* when it was replaced */
 	uint64_t last_peer_ts;
 	/* Liveness (keepalives). */
 	uint64_t ping_ts, ping_sent_ms;		/* the PING awaiting its PONG (ping_ts 0: none) */
@@ -211,8 +211,8 @@ static void emit_sa(struct hs_out *out, int peer, enum hs_act_type t, enum ms_di
 
 /*
  * A new outbound SA.  A peer whose state was wiped may hand out the SPI of our current (or just
- * replaced) outbound SA again; the kernel refuses a second SA with the same SPI, so the old one goes first (its
- * keys are dead at the peer anyway, and the policy drops rather than leaks in between).
+ * replaced) outbound SA again; the kernel refuses a second SA with the same SPI, so the old one
+ * goes first (its keys are dead at the peer anyway, and the policy drops rather than leaks).
  */
 static void emit_out_add(struct hs_engine *e, int id, int f, uint32_t spi, const uint8_t *key, struct hs_out *out)
 {
@@ -276,8 +276,6 @@ static void drop_all_sas(struct hs_engine *e, int id, struct hs_out *out)
 	memset(p->in_spi, 0, sizeof(p->in_spi));
 	memset(p->old_in, 0, sizeof(p->old_in));
 	memset(p->old_out, 0, sizeof(p->old_out));
-	p->old_deadline = 0;
-	p->old_out_deadline = 0;
 	p->up = false;
 	p->st = HS_IDLE;
 }
@@ -366,8 +364,7 @@ static void established(struct hs_engine *e, int id, const uint32_t in[2], const
 			emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, f, p->old_in[f], NULL, 0);
 		p->old_in[f] = p->in_spi[f];
 	}
-	p->old_deadline = now_ms + HS_OLD_INBOUND_GRACE_MS;
-	p->old_out_deadline = now_ms + HS_OLD_OUTBOUND_GRACE_MS;
+	p->retired_ms = now_ms;
 	memcpy(p->in_spi, in, sizeof(p->in_spi));
 	memcpy(p->out_spi, out_spi, sizeof(p->out_spi));
 	memset(p->pend_in, 0, sizeof(p->pend_in));
@@ -649,17 +646,21 @@ enum hs_verdict hs_input(struct hs_engine *e, const uint8_t *buf, size_t len, ui
 	return v;
 }
 
-/* Deletes the previous generation's SAs of one direction once their grace is over. */
-static void retire_old(uint32_t spi[2], uint64_t *deadline, enum ms_dir dir, int id, uint64_t now_ms,
-		       struct hs_out *out)
+/* Deletes the previous generation's SAs of one direction once their grace is over.  Returns
+ * when that is due, or UINT64_MAX when none are left. */
+static uint64_t retire_old(uint32_t spi[2], uint64_t due, enum ms_dir dir, int id, uint64_t now_ms,
+			   struct hs_out *out)
 {
-	if (!*deadline || now_ms < *deadline)
-		return;
-	for (int f = 0; f < 2; f++)
+	if (!spi[0] && !spi[1])
+		return UINT64_MAX;
+	if (now_ms < due)
+		return due;
+	for (int f = 0; f < 2; f++) {
 		if (spi[f])
 			emit_sa(out, id, HS_ACT_SA_DEL, dir, f, spi[f], NULL, 0);
-	memset(spi, 0, 2 * sizeof(spi[0]));
-	*deadline = 0;
+		spi[f] = 0;
+	}
+	return UINT64_MAX;
 }
 
 uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
@@ -668,6 +669,7 @@ uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
 
 	for (size_t i = 0; i < e->n; i++) {
 		struct hs_peer *p = &e->peers[i];
+		uint64_t due;
 
 		if (!p->used)
 			continue;
@@ -680,14 +682,14 @@ uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
 				emit_send(out, (int)i, p->sent, p->sent_len);
 			}
 		}
-		retire_old(p->old_in, &p->old_deadline, MS_DIR_IN, (int)i, now_ms, out);
-		retire_old(p->old_out, &p->old_out_deadline, MS_DIR_OUT, (int)i, now_ms, out);
+		due = retire_old(p->old_out, p->retired_ms + HS_OLD_OUTBOUND_GRACE_MS, MS_DIR_OUT, (int)i,
+				 now_ms, out);
+		next = due < next ? due : next;
+		due = retire_old(p->old_in, p->retired_ms + HS_OLD_INBOUND_GRACE_MS, MS_DIR_IN, (int)i,
+				 now_ms, out);
+		next = due < next ? due : next;
 		if ((p->st == HS_INIT_SENT || p->st == HS_RESP_SENT) && p->next_ms < next)
 			next = p->next_ms;
-		if (p->old_deadline && p->old_deadline < next)
-			next = p->old_deadline;
-		if (p->old_out_deadline && p->old_out_deadline < next)
-			next = p->old_out_deadline;
 		if (out->n + 8 > HS_MAX_ACTIONS)
 			return now_ms;	/* the caller runs the actions and ticks again at once */
 	}

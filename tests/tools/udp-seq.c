@@ -56,7 +56,9 @@ static int do_send(const char *addr, const char *port, long rate, long seconds)
 	}
 	fd = socket(ai->ai_family, SOCK_DGRAM, 0);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		perror("udp-seq: connect");
+		fprintf(stderr, "udp-seq: %s to %s port %s: %s\n", fd < 0 ? "socket" : "connect", addr, port,
+			strerror(errno));
+		freeaddrinfo(ai);
 		return 1;
 	}
 	freeaddrinfo(ai);
@@ -93,7 +95,7 @@ static int do_recv(const char *port, long idle_ms)
 
 	if (!seen || fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		perror("udp-seq: bind");
+		fprintf(stderr, "udp-seq: listening on port %s: %s\n", port, strerror(errno));
 		return 1;
 	}
 	printf("listening\n");
