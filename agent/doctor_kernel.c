@@ -35,7 +35,7 @@ static int probe_sa(int family, enum ms_cipher cipher, char *why, size_t len)
 		return snprintf(why, len, "cannot fork a probe: %s", strerror(errno)), -1;
 	if (pid == 0) {
 		uint8_t key[MS_CIPHER_KEY_MAX] = { 0 };
-		struct xnl_sa sa = { .spi = 0x100, .reqid = MS_REQID_MIN, .cipher = cipher, .key = key };
+		struct ms_sa sa = { .spi = 0x100, .reqid = MS_REQID_MIN, .cipher = cipher, .key = key };
 		struct ms_error err = { .msg = "" };
 		struct xnl *x = NULL;
 		int ok;

@@ -20,7 +20,7 @@ static const char *peer_state(const struct doctor *d, const char *name)
 	return NULL;
 }
 
-static bool has_sa(const struct xnl_sa *sas, size_t n, const struct ms_addr *src, const struct ms_addr *dst)
+static bool has_sa(const struct ms_sa *sas, size_t n, const struct ms_addr *src, const struct ms_addr *dst)
 {
 	for (size_t i = 0; i < n; i++)
 		if (ms_addr_equal(&sas[i].src, src) && ms_addr_equal(&sas[i].dst, dst))
@@ -59,7 +59,7 @@ static void policies(struct doctor *d, struct ms_sp *want, size_t n_want, struct
 		doctor_add(d, "policies", DOC_OK, "", "all %zu policies of the plan are installed, and no other", n_want);
 }
 
-static void sas_of_peers(struct doctor *d, const struct xnl_sa *sas, size_t n)
+static void sas_of_peers(struct doctor *d, const struct ms_sa *sas, size_t n)
 {
 	const struct ms_inventory *inv = d->conf.inv;
 	const struct ms_node *me = &inv->nodes[d->conf.self];
@@ -88,7 +88,7 @@ static void sas_of_peers(struct doctor *d, const struct xnl_sa *sas, size_t n)
 void doctor_kernel_state(struct doctor *d)
 {
 	struct ms_sp *want = NULL, *have = NULL;
-	struct xnl_sa *sas = NULL;
+	struct ms_sa *sas = NULL;
 	size_t n_want = 0, n_have = 0, n_sas = 0, n_sock = 0;
 	struct ms_error err;
 	struct xnl *x;

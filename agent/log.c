@@ -142,3 +142,8 @@ LOG_FN(log_warn, LOG_LVL_WARN, 1)
 LOG_FN(log_warnx, LOG_LVL_WARN, 0)
 LOG_FN(log_info, LOG_LVL_INFO, 0)
 LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	vlog(level, NULL, fmt, ap);
+}

@@ -15,21 +15,27 @@ static enum ms_ctl_result failed(json_t *resp, enum ms_ctl_result rc, const char
 	return rc;
 }
 
+/* A new handshake with every peer, or the one named, whatever is under way. */
 static enum ms_ctl_result rekey(struct mesh *m, const char *only, json_t *resp)
 {
 	json_t *names = json_array();
 	uint64_t now = mesh_now_ms();
 
-	for (size_t i = 0; i < m->cap_peers; i++) {
-		if (!m->peers[i].used || (only[0] && strcmp(only, m->peers[i].name) != 0))
-			continue;
-		hs_initiate(m->hs, (int)i, now, mesh_wall_ns(), m->out);
-		mesh_run_actions(m);
-		json_array_append_new(names, json_string(m->peers[i].name));
-	}
-	if (only[0] && json_array_size(names) == 0) {
+	if (only[0] && core_peer_find(m->core, only) < 0) {
 		json_decref(names);
 		return failed(resp, MS_CTL_E_NOT_FOUND, "no such peer; `meshsec peers` lists them");
+	}
+	for (size_t i = 0; i < core_peer_slots(m->core); i++) {
+		const struct core_peer *p = core_peer(m->core, (int)i);
+		int rc;
+
+		if (!p->used || (only[0] && strcmp(only, p->name) != 0))
+			continue;
+		if ((rc = core_rekey(m->core, (int)i, now)) < 0) {
+			json_decref(names);
+			return failed(resp, MS_CTL_E_FAILED, strerror(-rc));
+		}
+		json_array_append_new(names, json_string(p->name));
 	}
 	log_info("rekey requested over the control socket for %zu peers", json_array_size(names));
 	json_object_set_new(resp, "rekeying", names);
@@ -58,7 +64,7 @@ static enum ms_ctl_result status(struct mesh *m, const struct ms_ctl_req *req, j
 {
 	struct mesh_view v;
 
-	if (req->type == MS_CTL_SHOW && !mesh_find_peer(m, req->peer))
+	if (req->type == MS_CTL_SHOW && core_peer_find(m->core, req->peer) < 0)
 		return failed(resp, MS_CTL_E_NOT_FOUND, "no such peer; `meshsec peers` lists them");
 	if (mesh_view_collect(m, req->type == MS_CTL_SHOW ? req->peer : NULL, &v) < 0 ||
 	    !(*body = mesh_status_text(m, &v, req->type == MS_CTL_PEERS))) {

@@ -39,7 +39,7 @@ static void xfrm_stat(FILE *f)
 	fclose(in);
 }
 
-static void agent_counters(FILE *f, const struct mesh_stats *st)
+static void agent_counters(FILE *f, const struct core_stats *st)
 {
 	family(f, "meshsec_datagrams_total", "counter", "handshake and keepalive datagrams");
 	fprintf(f, "meshsec_datagrams_total{direction=\"in\"} %llu\nmeshsec_datagrams_total{direction=\"out\"} %llu\n",
@@ -48,8 +48,6 @@ static void agent_counters(FILE *f, const struct mesh_stats *st)
 	for (int r = 1; r < HS_VERDICT_COUNT; r++)
 		fprintf(f, "meshsec_dropped_total{reason=\"%s\"} %llu\n", hs_verdict_name((enum hs_verdict)r),
 			(unsigned long long)st->drops[r]);
-	fprintf(f, "meshsec_dropped_total{reason=\"rate limited\"} %llu\nmeshsec_dropped_total{reason=\"spoofed source\"} %llu\n",
-		(unsigned long long)st->rate_limited, (unsigned long long)st->spoofed);
 	family(f, "meshsec_kernel_errors_total", "counter", "kernel requests refused");
 	fprintf(f, "meshsec_kernel_errors_total %llu\n", (unsigned long long)st->kernel_errors);
 }
@@ -86,7 +84,7 @@ char *mesh_metrics_text(struct mesh *m)
 	per_peer(f, &v, "meshsec_peer_errors_total", offsetof(struct peer_view, bad_mac), ",kind=\"bad_mac\"");
 	per_peer(f, &v, "meshsec_peer_errors_total", offsetof(struct peer_view, replay), ",kind=\"replay\"");
 	per_peer(f, &v, "meshsec_peer_errors_total", offsetof(struct peer_view, failed), ",kind=\"failed\"");
-	agent_counters(f, &m->st);
+	agent_counters(f, core_stats(m->core));
 	xfrm_stat(f);
 	mesh_view_free(&v);
 	if (fclose(f) != 0) {

@@ -40,12 +40,6 @@ size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, str
 	return removed;
 }
 
-static bool same_addrs(const struct apeer *p, const struct ms_node *n)
-{
-	return p->v4.family == n->v4.family && p->v6.family == n->v6.family &&
-	       (!p->v4.family || ms_addr_equal(&p->v4, &n->v4)) && (!p->v6.family || ms_addr_equal(&p->v6, &n->v6));
-}
-
 static bool same_node(const struct ms_node *a, const struct ms_node *b)
 {
 	return strcmp(a->name, b->name) == 0 && a->v4.family == b->v4.family && a->v6.family == b->v6.family &&
@@ -79,12 +73,17 @@ int mesh_reload(struct mesh *m, struct ms_error *err)
 	struct ms_inventory *inv;
 	struct ms_sp *sps = NULL;
 	size_t self, n_sps = 0, removed_sps, added = 0, removed = 0;
+	uint8_t digest[MS_DIGEST_LEN];
 	char found_by[96];
 	int rc;
 
 	if ((rc = conf_load_inventory(&m->paths, &inv, &self, found_by, sizeof(found_by), err)) < 0)
 		return rc;
-	if ((rc = check_invariants(m, inv, self, err)) < 0 || (rc = ms_plan_policies(inv, self, &sps, &n_sps, err)) < 0) {
+	if (ms_inventory_digest(inv, digest) < 0)
+		rc = ms_error_set(err, ENOMEM, "out of memory");
+	else if ((rc = check_invariants(m, inv, self, err)) == 0)
+		rc = ms_plan_policies(inv, self, &sps, &n_sps, err);
+	if (rc < 0) {
 		ms_inventory_free(inv);
 		return rc;
 	}
@@ -94,33 +93,11 @@ int mesh_reload(struct mesh *m, struct ms_error *err)
 	m->sps = sps;
 	m->n_sps = n_sps;
 	mesh_commit(m);
+	core_set_digest(m->core, digest);
+	core_reload(m->core, inv, self, mesh_now_ms(), &added, &removed);
 	ms_inventory_free(m->conf.inv);
 	m->conf.inv = inv;
-	ms_inventory_digest(inv, m->digest);
-	hs_set_digest(m->hs, m->digest);
 	m->conf.self = self;
-	for (size_t id = 0; id < m->cap_peers; id++) {
-		int i;
-
-		if (!m->peers[id].used)
-			continue;
-		i = ms_inventory_find(inv, m->peers[id].name);
-		if (i < 0 || !same_addrs(&m->peers[id], &inv->nodes[i])) {
-			log_info("peer %s: %s", m->peers[id].name, i < 0 ? "removed from the inventory" : "addresses changed");
-			mesh_peer_remove(m, (int)id);
-			removed++;
-		}
-	}
-	for (size_t i = 0; i < inv->n_nodes; i++) {
-		if (i == self || hs_peer_find(m->hs, inv->nodes[i].name) >= 0 || !mesh_shared_families(m, &inv->nodes[i]))
-			continue;
-		if ((rc = mesh_peer_add(m, &inv->nodes[i])) < 0) {
-			log_warnx("peer %s: cannot add: %s", inv->nodes[i].name, strerror(-rc));
-			continue;
-		}
-		log_info("peer %s: added", inv->nodes[i].name);
-		added++;
-	}
 	log_info("reloaded %s: %zu nodes, %zu peers added, %zu removed, %zu policies removed", m->paths.inventory,
 		 inv->n_nodes, added, removed, removed_sps);
 	return 0;

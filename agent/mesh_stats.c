@@ -12,7 +12,7 @@
 void mesh_log_stats(const struct mesh *m)
 {
 	static unsigned report;	/* numbered, so no report is taken for a repeated log line */
-	const struct mesh_stats *s = &m->st;
+	const struct core_stats *s = core_stats(m->core);
 	char drops[512];
 	size_t off = 0;
 
@@ -25,17 +25,15 @@ void mesh_log_stats(const struct mesh *m)
 		off += (size_t)n;
 	}
 	report++;
-	log_info("stats: datagrams rx %llu tx %llu (send errors %llu); accepted %llu; dropped: %s, "
-		 "rate-limited %llu, spoofed source %llu; kernel errors %llu [report %u]",
+	log_info("stats: datagrams rx %llu tx %llu (send errors %llu); accepted %llu; dropped: %s; kernel errors %llu [report %u]",
 		 (unsigned long long)s->rx, (unsigned long long)s->tx, (unsigned long long)s->tx_errors,
-		 (unsigned long long)s->drops[HS_ACCEPTED], drops, (unsigned long long)s->rate_limited,
-		 (unsigned long long)s->spoofed, (unsigned long long)s->kernel_errors, report);
-	for (size_t i = 0; i < m->cap_peers; i++) {
+		 (unsigned long long)s->drops[HS_ACCEPTED], drops, (unsigned long long)s->kernel_errors, report);
+	for (size_t i = 0; i < core_peer_slots(m->core); i++) {
 		struct hs_peer_info info;
 
-		if (!m->peers[i].used)
+		if (!core_peer(m->core, (int)i)->used)
 			continue;
-		hs_peer_info(m->hs, (int)i, &info);
+		core_peer_info(m->core, (int)i, &info);
 		log_info("stats: peer %s %s (%s), handshakes %llu, out %#x/%#x in %#x/%#x, bad MAC %llu, replay %llu [report %u]",
 			 info.name, info.established ? "up" : "down", hs_state_name(info.state),
 			 (unsigned long long)info.handshakes, info.out_spi[0], info.out_spi[1], info.in_spi[0],

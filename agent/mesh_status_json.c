@@ -90,7 +90,7 @@ char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_onl
 		fprintf(f, "\"self\":{\"name\":\"%s\",\"addresses\":", self->name);
 		addrs(f, &self->v4, &self->v6);
 		fprintf(f, "},\"inventory\":{\"path\":%s,\"digest\":", path_text);
-		hex(f, m->digest, MS_DIGEST_LEN);
+		hex(f, core_digest(m->core), MS_DIGEST_LEN);
 		fprintf(f, ",\"nodes\":%zu},\"agent\":{\"pid\":%ld,\"uptime_s\":%.3f,\"log_level\":\"%s\"},", inv->n_nodes,
 			(long)getpid(), v->uptime_s, log_level_name(log_get_level()));
 		fprintf(f, "\"counts\":{\"peers\":%zu,\"up\":%zu,\"connecting\":%zu,\"down\":%zu,\"drift\":%zu},", v->total,

@@ -25,17 +25,21 @@ struct xfrm_events {
 static void handle(struct xfrm_events *x, const struct nlmsghdr *h)
 {
 	const struct xfrm_user_expire *e;
-	struct ms_addr dst;
+	struct ms_addr src, dst;
+	size_t len;
 
 	if (h->nlmsg_type != XFRM_MSG_EXPIRE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
 		return;
 	e = NLMSG_DATA(h);
 	if (e->hard || !ms_is_our_reqid(e->state.reqid) || e->state.id.proto != IPPROTO_ESP)
 		return;
+	len = e->state.family == AF_INET ? 4 : 16;
+	memset(&src, 0, sizeof(src));
 	memset(&dst, 0, sizeof(dst));
-	dst.family = e->state.family;
-	memcpy(dst.u.raw, &e->state.id.daddr, e->state.family == AF_INET ? 4 : 16);
-	x->fn(x->ctx, e->state.reqid, ntohl(e->state.id.spi), &dst);
+	src.family = dst.family = e->state.family;
+	memcpy(src.u.raw, &e->state.saddr, len);
+	memcpy(dst.u.raw, &e->state.id.daddr, len);
+	x->fn(x->ctx, &src, &dst, ntohl(e->state.id.spi));
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)

@@ -15,7 +15,7 @@
 struct xfrm_events;
 
 /* Called for a soft expire of a tagged SA. */
-typedef void (*xev_expire_fn)(void *ctx, uint32_t reqid, uint32_t spi, const struct ms_addr *dst);
+typedef void (*xev_expire_fn)(void *ctx, const struct ms_addr *src, const struct ms_addr *dst, uint32_t spi);
 
 int xev_open(struct event_base *base, xev_expire_fn fn, void *ctx, struct xfrm_events **out, struct ms_error *err);
 void xev_close(struct xfrm_events *x);

@@ -251,7 +251,7 @@ int xnl_sp_del(struct xnl *x, const struct ms_sp *sp)
 	return queue(x, msg, 1, desc);
 }
 
-int xnl_sa_add(struct xnl *x, const struct xnl_sa *sa)
+int xnl_sa_add(struct xnl *x, const struct ms_sa *sa)
 {
 	size_t key_len = ms_cipher_key_len(sa->cipher);
 	struct nl_msg *msg = nlmsg_alloc_simple(sa->larval ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, 0);
@@ -624,7 +624,7 @@ int xnl_dump_sp(struct xnl *x, struct ms_sp **out, size_t *n, struct ms_error *e
 static int on_sa(void *ctx, const struct nlmsghdr *h)
 {
 	const struct xfrm_usersa_info *info = NLMSG_DATA(h);
-	struct xnl_sa *sa;
+	struct ms_sa *sa;
 
 	if (h->nlmsg_type != XFRM_MSG_NEWSA || !ms_is_our_reqid(info->reqid) || info->id.proto != IPPROTO_ESP)
 		return 0;
@@ -642,7 +642,7 @@ static int on_sa(void *ctx, const struct nlmsghdr *h)
 	return 0;
 }
 
-int xnl_dump_sa(struct xnl *x, struct xnl_sa **out, size_t *n, struct ms_error *err)
+int xnl_dump_sa(struct xnl *x, struct ms_sa **out, size_t *n, struct ms_error *err)
 {
 	return dump_vec(x, XFRM_MSG_GETSA, on_sa, sizeof(**out), (void **)out, n, err);
 }
@@ -650,7 +650,7 @@ int xnl_dump_sa(struct xnl *x, struct xnl_sa **out, size_t *n, struct ms_error *
 int xnl_remove_all_tagged(struct xnl *x, size_t *n_sps, size_t *n_sas, struct ms_error *err)
 {
 	struct ms_sp *sps = NULL;
-	struct xnl_sa *sas = NULL;
+	struct ms_sa *sas = NULL;
 	int rc;
 
 	*n_sps = *n_sas = 0;

@@ -15,26 +15,13 @@
 
 struct xnl;
 
-/* An SA as meshsec installs it (transport mode, AEAD, ESN, replay window 1024). */
-struct xnl_sa {
-	struct ms_addr src, dst;
-	uint32_t spi, reqid;
-	enum ms_cipher cipher;
-	const uint8_t *key;	/* ms_cipher_key_len(cipher) bytes; not copied */
-	int larval;		/* the SPI came from xnl_alloc_spi: fill that state (UPDSA) */
-	uint64_t soft_bytes, soft_packets, soft_seconds;	/* 0: none; the kernel sends EXPIRE (soft) */
-	/* Filled by dumps. */
-	uint64_t bytes, packets, add_time;
-	uint32_t integrity_failed, replay_errors;	/* the kernel's per-SA error counters */
-};
-
 int xnl_open(struct xnl **out, struct ms_error *err);
 void xnl_close(struct xnl *x);
 
 /* Batches: queue requests, then commit sends them and reads every ACK. */
 int xnl_sp_put(struct xnl *x, const struct ms_sp *sp);		/* create or replace */
 int xnl_sp_del(struct xnl *x, const struct ms_sp *sp);
-int xnl_sa_add(struct xnl *x, const struct xnl_sa *sa);
+int xnl_sa_add(struct xnl *x, const struct ms_sa *sa);
 int xnl_sa_del(struct xnl *x, const struct ms_addr *dst, uint32_t spi);
 /*
  * Returns the number of failed requests (0: all done), or -errno if the socket failed.  err gets
@@ -48,7 +35,7 @@ int xnl_alloc_spi(struct xnl *x, const struct ms_addr *src, const struct ms_addr
 
 /* Tagged objects only; *out is malloc'd. */
 int xnl_dump_sp(struct xnl *x, struct ms_sp **out, size_t *n, struct ms_error *err);
-int xnl_dump_sa(struct xnl *x, struct xnl_sa **out, size_t *n, struct ms_error *err);
+int xnl_dump_sa(struct xnl *x, struct ms_sa **out, size_t *n, struct ms_error *err);
 
 /* How many per-socket policies exist (any owner's; each bypassing socket has one per direction). */
 int xnl_count_socket_policies(struct xnl *x, size_t *n, struct ms_error *err);

@@ -25,8 +25,11 @@ struct hs_peer {
 	char name[MS_NAME_MAX + 1];
 	unsigned fams;
 	enum hs_state st;
+	/* Freshness without clocks: the peer's next INIT must echo my_chal (one use); ours echo
+	 * peer_chal, the newest challenge heard from it (zeros: none yet). */
+	uint8_t my_chal[MS_CHAL_LEN], peer_chal[MS_CHAL_LEN];
 	/* The handshake under way (or the last one, for answering duplicates). */
-	uint64_t hs_id, ts;
+	uint64_t hs_id;
 	uint8_t eph_i[MS_EPH_LEN], eph_r[MS_EPH_LEN], nonce_i[MS_NONCE_LEN], nonce_r[MS_NONCE_LEN];
 	uint8_t init_mac[MS_WIRE_MAC_LEN], resp_mac[MS_WIRE_MAC_LEN];
 	uint32_t pend_in[2];
@@ -40,21 +43,23 @@ struct hs_peer {
 	uint32_t in_spi[2], out_spi[2];
 	uint32_t old_in[2], old_out[2];		/* the previous generation, in its grace */
 	uint64_t retired_ms;			/* when it was replaced */
-	uint64_t last_peer_ts;
-	/* Liveness (keepalives). */
-	uint64_t ping_ts, ping_sent_ms;		/* the PING awaiting its PONG (ping_ts 0: none) */
+	/* Liveness (keepalives), numbered within the session (up_hs_id). */
+	uint64_t ping_seq, ping_sent_ms;	/* the PING awaiting its PONG (ping_seq 0: none) */
+	uint64_t ping_tx_seq, ping_rx_seq;	/* last sent; newest accepted from the peer */
 	uint8_t ping_mac[MS_WIRE_MAC_LEN];
-	uint64_t last_ping_rx_ts;		/* newest PING accepted from the peer */
 	uint64_t last_seen_ms, rtt_us;
 	uint8_t peer_digest[MS_DIGEST_LEN];
 	bool have_digest;
 	unsigned fail_tries;		/* local failures in a row (kernel refused our SAs) */
 	uint64_t retry_ms;		/* no new handshake of ours before this */
+	uint32_t tokens_milli;		/* reply budget (HS_REPLY_*) */
+	uint64_t tokens_ms;
 	uint64_t handshakes, drops[HS_VERDICT_COUNT];
 };
 
 struct hs_engine {
 	char mesh[MS_NAME_MAX + 1], self[MS_NAME_MAX + 1];
+	enum ms_cipher cipher;
 	size_t key_len;
 	uint8_t *secret;
 	hs_alloc_spi_fn alloc_spi;
@@ -62,7 +67,6 @@ struct hs_engine {
 	struct hs_peer *peers;
 	struct hs_secret *sec;
 	size_t n, cap;
-	uint64_t last_own_ts;
 	uint8_t digest[MS_DIGEST_LEN];		/* our inventory's, sent in keepalives */
 	uint64_t drops[HS_VERDICT_COUNT];
 };
@@ -79,7 +83,8 @@ static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
 const char *hs_verdict_name(enum hs_verdict v)
 {
 	static const char *const n[HS_VERDICT_COUNT] = { "accepted", "malformed", "not for us", "unknown peer", "bad MAC",
-							   "replay", "unexpected", "simultaneous", "failed" };
+							   "replay", "unexpected", "simultaneous", "failed", "challenged",
+							   "rate limited", "spoofed source" };
 
 	return v < HS_VERDICT_COUNT ? n[v] : "?";
 }
@@ -106,6 +111,7 @@ struct hs_engine *hs_engine_new(const char *mesh, const char *self, enum ms_ciph
 	memcpy(e->secret, secret, 32);
 	snprintf(e->mesh, sizeof(e->mesh), "%s", mesh);
 	snprintf(e->self, sizeof(e->self), "%s", self);
+	e->cipher = cipher;
 	e->key_len = ms_cipher_key_len(cipher);
 	e->alloc_spi = alloc_spi;
 	e->ctx = ctx;
@@ -168,6 +174,8 @@ int hs_peer_add(struct hs_engine *e, const char *name, unsigned families)
 	sodium_memzero(&e->sec[i], sizeof(e->sec[i]));
 	e->peers[i].used = true;
 	e->peers[i].fams = families;
+	e->peers[i].tokens_milli = HS_REPLY_BURST * 1000;
+	randombytes_buf(e->peers[i].my_chal, MS_CHAL_LEN);
 	snprintf(e->peers[i].name, sizeof(e->peers[i].name), "%s", name);
 	ms_kdf_pair_key(e->sec[i].pair_key, e->secret, e->mesh, e->self, name);
 	ms_kdf_mac_key(e->sec[i].mac_key, e->sec[i].pair_key);
@@ -287,61 +295,94 @@ void hs_peer_remove(struct hs_engine *e, int id, struct hs_out *out)
 	memset(&e->peers[id], 0, sizeof(e->peers[id]));
 }
 
+/* Something failed here (DH, SPI allocation, the kernel): hs_tick tries again after a backoff
+ * that grows with each failure in a row, so a persistent error does not spin. */
+static void local_failure(struct hs_peer *p, uint64_t now_ms)
+{
+	p->fail_tries++;
+	p->retry_ms = now_ms + backoff(p->fail_tries);
+}
+
 void hs_peer_fail(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *out)
 {
 	struct hs_peer *p = &e->peers[id];
 
 	drop_all_sas(e, id, out);
 	p->drops[HS_DROP_FAILED]++;
-	p->fail_tries++;
-	p->retry_ms = now_ms + backoff(p->fail_tries);
+	local_failure(p, now_ms);
 }
 
-/* Strictly increasing even if the wall clock is not, so a peer never sees a replay. */
-static uint64_t next_ts(struct hs_engine *e, uint64_t wall_ns)
+/* One unit of the peer's reply budget (a token bucket): false when it is spent. */
+static bool budget(struct hs_peer *p, uint64_t now_ms)
 {
-	e->last_own_ts = wall_ns > e->last_own_ts ? wall_ns : e->last_own_ts + 1;
-	return e->last_own_ts;
+	uint64_t t = p->tokens_milli + (now_ms - p->tokens_ms) * HS_REPLY_PER_S;	/* ms x 1/s = milli */
+
+	p->tokens_ms = now_ms;
+	p->tokens_milli = t > HS_REPLY_BURST * 1000 ? HS_REPLY_BURST * 1000 : (uint32_t)t;
+	if (p->tokens_milli < 1000)
+		return false;
+	p->tokens_milli -= 1000;
+	return true;
 }
 
-void hs_initiate(struct hs_engine *e, int id, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out)
+static void msg_init(const struct hs_engine *e, const struct hs_peer *p, struct ms_msg *m, enum ms_msg_type t)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = t;
+	snprintf(m->sender, sizeof(m->sender), "%s", e->self);
+	snprintf(m->receiver, sizeof(m->receiver), "%s", p->name);
+	memcpy(m->chal, p->my_chal, MS_CHAL_LEN);
+}
+
+/* A new INIT: new hs_id, ephemeral and nonce, echoing the newest challenge heard from the peer. */
+static void send_init(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *out)
 {
 	struct hs_peer *p = &e->peers[id];
-	struct ms_msg m = { .type = MS_MSG_INIT };
+	struct ms_msg m;
 
-	if (p->st == HS_INIT_SENT || p->st == HS_RESP_SENT || now_ms < p->retry_ms)
-		return;
-	next_ts(e, wall_ns);
+	msg_init(e, p, &m, MS_MSG_INIT);
 	randombytes_buf(&p->hs_id, sizeof(p->hs_id));
 	randombytes_buf(e->sec[id].eph_sk, 32);
 	crypto_scalarmult_base(p->eph_i, e->sec[id].eph_sk);
 	randombytes_buf(p->nonce_i, sizeof(p->nonce_i));
-	p->ts = e->last_own_ts;
-	snprintf(m.sender, sizeof(m.sender), "%s", e->self);
-	snprintf(m.receiver, sizeof(m.receiver), "%s", p->name);
 	m.hs_id = p->hs_id;
-	m.ts = p->ts;
+	memcpy(m.echo, p->peer_chal, MS_CHAL_LEN);
 	memcpy(m.eph, p->eph_i, MS_EPH_LEN);
 	memcpy(m.nonce, p->nonce_i, MS_NONCE_LEN);
 	p->sent_len = ms_wire_encode(&m, e->sec[id].mac_key, zero_mac, p->sent);
 	memcpy(p->init_mac, ms_wire_mac(p->sent, p->sent_len), MS_WIRE_MAC_LEN);
 	p->st = HS_INIT_SENT;
-	p->tries = 0;
-	p->next_ms = now_ms + backoff(0);
+	p->next_ms = now_ms + backoff(p->tries);
 	emit_send(out, id, p->sent, p->sent_len);
+}
+
+int hs_initiate(struct hs_engine *e, int id, uint64_t now_ms, bool force, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+
+	if (!force && (p->st == HS_INIT_SENT || p->st == HS_RESP_SENT))
+		return -EALREADY;
+	if (!force && now_ms < p->retry_ms)
+		return -EAGAIN;
+	abort_pending(e, id, out);
+	p->retry_ms = 0;
+	p->tries = 0;
+	send_init(e, id, now_ms, out);
+	return 0;
 }
 
 /* Both directions' keys for every shared family, from the DH result. */
 static void derive(struct hs_engine *e, int id, struct hs_temp *t)
 {
 	struct hs_peer *p = &e->peers[id];
+	const char *c = ms_cipher_name(e->cipher);
 
 	for (int f = 0; f < 2; f++) {
 		if (!(p->fams & (1u << f)))
 			continue;
-		ms_kdf_traffic_key(t->i2r[f], e->key_len, e->sec[id].pair_key, t->dh, p->eph_i, p->eph_r,
+		ms_kdf_traffic_key(t->i2r[f], c, e->key_len, e->sec[id].pair_key, t->dh, p->eph_i, p->eph_r,
 				   p->nonce_i, p->nonce_r, MS_KDIR_I2R, f == 0 ? 4 : 6);
-		ms_kdf_traffic_key(t->r2i[f], e->key_len, e->sec[id].pair_key, t->dh, p->eph_i, p->eph_r,
+		ms_kdf_traffic_key(t->r2i[f], c, e->key_len, e->sec[id].pair_key, t->dh, p->eph_i, p->eph_r,
 				   p->nonce_i, p->nonce_r, MS_KDIR_R2I, f == 0 ? 4 : 6);
 	}
 }
@@ -372,36 +413,41 @@ static void established(struct hs_engine *e, int id, const uint32_t in[2], const
 	p->up_initiator = initiator;
 	p->up_hs_id = p->hs_id;
 	p->up_ms = now_ms;
+	p->ping_seq = p->ping_tx_seq = p->ping_rx_seq = 0;	/* keepalives are numbered per session */
 	p->fail_tries = 0;
 	p->retry_ms = 0;
+	p->tries = 0;
 	p->handshakes++;
 	p->st = HS_ESTABLISHED;
 	push(out, id, HS_ACT_UP);
 }
 
-static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf,
-			       size_t len, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out)
+/* "Echo this first": answers an INIT that lacks our current challenge, chained to it. */
+static enum hs_verdict challenge(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf,
+				 size_t len, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+	struct ms_msg c;
+	uint8_t msg[MS_WIRE_MAX];
+
+	msg_init(e, p, &c, MS_MSG_CHALLENGE);
+	c.hs_id = m->hs_id;
+	emit_send(out, id, msg, ms_wire_encode(&c, e->sec[id].mac_key, ms_wire_mac(buf, len), msg));
+	return HS_DROP_CHALLENGED;
+}
+
+/* The responder's work for a fresh INIT: keys, inbound SAs, then RESP announcing them. */
+static enum hs_verdict respond(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf,
+			       size_t len, uint64_t now_ms, struct hs_out *out)
 {
 	struct hs_peer *p = &e->peers[id];
 	struct hs_secret *s = &e->sec[id];
 	struct hs_temp t;
-	struct ms_msg r = { .type = MS_MSG_RESP };
+	struct ms_msg r;
 	enum hs_verdict v = HS_ACCEPTED;
 
-	if (p->st == HS_RESP_SENT && m->hs_id == p->hs_id) {
-		emit_send(out, id, p->sent, p->sent_len);	/* our RESP was lost */
-		return HS_DROP_UNEXPECTED;
-	}
-	if (m->ts <= p->last_peer_ts || (wall_ns > HS_TS_WINDOW_NS && m->ts < wall_ns - HS_TS_WINDOW_NS))
-		return HS_DROP_REPLAY;
-	if (p->st == HS_INIT_SENT && strcmp(e->self, p->name) < 0) {
-		/* Ours wins and the peer answers it; it is evidently up now, so it may have missed our
-		 * INIT (sent before it started): send it again rather than wait for the backoff. */
-		emit_send(out, id, p->sent, p->sent_len);
-		return HS_DROP_SIMULTANEOUS;
-	}
 	abort_pending(e, id, out);
-	p->last_peer_ts = m->ts;
+	randombytes_buf(p->my_chal, MS_CHAL_LEN);	/* used up: a replay of this INIT is challenged */
 	p->hs_id = m->hs_id;
 	memcpy(p->eph_i, m->eph, MS_EPH_LEN);
 	memcpy(p->nonce_i, m->nonce, MS_NONCE_LEN);
@@ -409,7 +455,7 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 	crypto_scalarmult_base(p->eph_r, s->eph_sk);
 	randombytes_buf(p->nonce_r, MS_NONCE_LEN);
 	if (crypto_scalarmult(t.dh, s->eph_sk, p->eph_i) != 0) {
-		v = HS_DROP_FAILED;	/* low-order point */
+		v = HS_DROP_FAILED;	/* low-order point: the peer's bug or a forgery with the key */
 		goto wipe;
 	}
 	derive(e, id, &t);
@@ -419,14 +465,14 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 		if (e->alloc_spi(e->ctx, id, fam_af[f], &p->pend_in[f]) != 0) {
 			p->st = HS_RESP_SENT;	/* so abort_pending deletes what was installed */
 			abort_pending(e, id, out);
+			local_failure(p, now_ms);	/* the SAs in use stay */
 			v = HS_DROP_FAILED;
 			goto wipe;
 		}
 		emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_IN, f, p->pend_in[f], t.i2r[f], e->key_len);
 		memcpy(s->pend_out[f], t.r2i[f], e->key_len);
 	}
-	snprintf(r.sender, sizeof(r.sender), "%s", e->self);
-	snprintf(r.receiver, sizeof(r.receiver), "%s", p->name);
+	msg_init(e, p, &r, MS_MSG_RESP);
 	r.hs_id = p->hs_id;
 	memcpy(r.eph, p->eph_r, MS_EPH_LEN);
 	memcpy(r.nonce, p->nonce_r, MS_NONCE_LEN);
@@ -444,16 +490,74 @@ wipe:
 	return v;
 }
 
+static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf,
+			       size_t len, uint64_t now_ms, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+	bool fresh = sodium_memcmp(m->echo, p->my_chal, MS_CHAL_LEN) == 0;
+
+	if (p->st == HS_RESP_SENT && m->hs_id == p->hs_id) {
+		if (!budget(p, now_ms))
+			return HS_DROP_RATE_LIMITED;
+		emit_send(out, id, p->sent, p->sent_len);	/* our RESP was lost */
+		return HS_DROP_UNEXPECTED;
+	}
+	if (p->st == HS_INIT_SENT && strcmp(e->self, p->name) < 0) {
+		/* Ours wins and the peer will answer it.  It is evidently up now, so it may have missed
+		 * our INIT (sent before it started), or challenged it: send ours again now, made anew
+		 * if its challenge (just heard) is not the one ours echoes. */
+		if (!budget(p, now_ms))
+			return HS_DROP_RATE_LIMITED;
+		if (sodium_memcmp(m->chal, p->peer_chal, MS_CHAL_LEN) != 0) {
+			memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
+			sodium_memzero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk));
+			send_init(e, id, now_ms, out);
+		} else {
+			emit_send(out, id, p->sent, p->sent_len);
+		}
+		return HS_DROP_SIMULTANEOUS;
+	}
+	if (!fresh) {
+		/* Possibly a replay (after our restart, or recorded earlier): costs a MAC and a small
+		 * reply, never a DH, an SPI or an SA. */
+		if (!budget(p, now_ms))
+			return HS_DROP_RATE_LIMITED;
+		memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
+		return challenge(e, id, m, buf, len, out);
+	}
+	if (!budget(p, now_ms))
+		return HS_DROP_RATE_LIMITED;
+	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
+	return respond(e, id, m, buf, len, now_ms, out);
+}
+
+/* Our INIT lacked the responder's current challenge: make it anew with the one it sent. */
+static enum hs_verdict on_challenge(struct hs_engine *e, int id, const struct ms_msg *m, uint64_t now_ms,
+				    struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+
+	if (sodium_memcmp(m->chal, p->peer_chal, MS_CHAL_LEN) == 0)
+		return HS_DROP_UNEXPECTED;	/* ours already echoes it: a late duplicate */
+	if (!budget(p, now_ms))
+		return HS_DROP_RATE_LIMITED;
+	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
+	sodium_memzero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk));
+	send_init(e, id, now_ms, out);
+	return HS_ACCEPTED;
+}
+
 static enum hs_verdict on_resp(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf,
 			       size_t len, uint64_t now_ms, struct hs_out *out)
 {
 	struct hs_peer *p = &e->peers[id];
 	struct hs_secret *s = &e->sec[id];
 	struct hs_temp t;
-	struct ms_msg c = { .type = MS_MSG_CONFIRM };
+	struct ms_msg c;
 	uint32_t in[2] = { 0, 0 }, out_spi[2] = { 0, 0 };
 	enum hs_verdict v = HS_ACCEPTED;
 
+	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
 	memcpy(p->eph_r, m->eph, MS_EPH_LEN);
 	memcpy(p->nonce_r, m->nonce, MS_NONCE_LEN);
 	if (crypto_scalarmult(t.dh, s->eph_sk, p->eph_r) != 0) {
@@ -472,6 +576,7 @@ static enum hs_verdict on_resp(struct hs_engine *e, int id, const struct ms_msg 
 					emit_sa(out, id, HS_ACT_SA_DEL, MS_DIR_IN, g, in[g], NULL, 0);
 				}
 			p->st = p->up ? HS_ESTABLISHED : HS_IDLE;
+			local_failure(p, now_ms);	/* the SAs in use stay */
 			v = HS_DROP_FAILED;
 			goto wipe;
 		}
@@ -479,8 +584,7 @@ static enum hs_verdict on_resp(struct hs_engine *e, int id, const struct ms_msg 
 		emit_out_add(e, id, f, m->spi[f], t.i2r[f], out);
 		out_spi[f] = m->spi[f];
 	}
-	snprintf(c.sender, sizeof(c.sender), "%s", e->self);
-	snprintf(c.receiver, sizeof(c.receiver), "%s", p->name);
+	msg_init(e, p, &c, MS_MSG_CONFIRM);
 	c.hs_id = p->hs_id;
 	memcpy(c.spi, in, sizeof(c.spi));
 	memcpy(p->resp_mac, ms_wire_mac(buf, len), MS_WIRE_MAC_LEN);
@@ -499,6 +603,7 @@ static enum hs_verdict on_confirm(struct hs_engine *e, int id, const struct ms_m
 	struct hs_peer *p = &e->peers[id];
 	uint32_t out_spi[2] = { 0, 0 }, in[2];
 
+	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
 	for (int f = 0; f < 2; f++) {
 		if (!p->pend_in[f] || !m->spi[f])
 			continue;
@@ -522,21 +627,24 @@ void hs_set_digest(struct hs_engine *e, const uint8_t digest[MS_DIGEST_LEN])
 	memcpy(e->digest, digest, MS_DIGEST_LEN);
 }
 
-void hs_ping(struct hs_engine *e, int id, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out)
+bool hs_ping(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *out)
 {
 	struct hs_peer *p = &e->peers[id];
-	struct ms_msg m = { .type = MS_MSG_PING };
+	struct ms_msg m;
 	uint8_t buf[MS_WIRE_MAX];
 	size_t len;
 
-	snprintf(m.sender, sizeof(m.sender), "%s", e->self);
-	snprintf(m.receiver, sizeof(m.receiver), "%s", p->name);
-	m.ts = p->ping_ts = next_ts(e, wall_ns);
+	if (!p->up)
+		return false;
+	msg_init(e, p, &m, MS_MSG_PING);
+	m.hs_id = p->up_hs_id;
+	m.seq = p->ping_seq = ++p->ping_tx_seq;
 	memcpy(m.digest, e->digest, MS_DIGEST_LEN);
 	len = ms_wire_encode(&m, e->sec[id].mac_key, zero_mac, buf);
 	memcpy(p->ping_mac, ms_wire_mac(buf, len), MS_WIRE_MAC_LEN);
 	p->ping_sent_ms = now_ms;
 	emit_send(out, id, buf, len);
+	return true;
 }
 
 void hs_peer_seen(struct hs_engine *e, int id, uint64_t now_ms)
@@ -544,26 +652,29 @@ void hs_peer_seen(struct hs_engine *e, int id, uint64_t now_ms)
 	e->peers[id].last_seen_ms = now_ms;
 }
 
-/* A PING (MAC checked): newer than the last one and not stale, answered with a chained PONG. */
+/* A PING of our current session, newer than the last one: answered with a chained PONG. */
 static enum hs_verdict on_ping(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf, size_t len,
-			       uint64_t wall_ns, struct hs_out *out)
+			       uint64_t now_ms, struct hs_out *out)
 {
 	struct hs_peer *p = &e->peers[id];
-	struct ms_msg r = { .type = MS_MSG_PONG };
+	struct ms_msg r;
 	uint8_t pong[MS_WIRE_MAX];
-	size_t n;
 
-	if (m->ts <= p->last_ping_rx_ts || (wall_ns > HS_TS_WINDOW_NS && m->ts < wall_ns - HS_TS_WINDOW_NS))
+	if (!p->up || m->hs_id != p->up_hs_id)
+		return HS_DROP_UNEXPECTED;	/* another session: the handshake under way settles it */
+	if (m->seq <= p->ping_rx_seq)
 		return HS_DROP_REPLAY;
-	p->last_ping_rx_ts = m->ts;
+	if (!budget(p, now_ms))
+		return HS_DROP_RATE_LIMITED;
+	p->ping_rx_seq = m->seq;
+	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
 	memcpy(p->peer_digest, m->digest, MS_DIGEST_LEN);
 	p->have_digest = true;
-	snprintf(r.sender, sizeof(r.sender), "%s", e->self);
-	snprintf(r.receiver, sizeof(r.receiver), "%s", p->name);
-	r.ts = m->ts;
+	msg_init(e, p, &r, MS_MSG_PONG);
+	r.hs_id = m->hs_id;
+	r.seq = m->seq;
 	memcpy(r.digest, e->digest, MS_DIGEST_LEN);
-	n = ms_wire_encode(&r, e->sec[id].mac_key, ms_wire_mac(buf, len), pong);
-	emit_send(out, id, pong, n);
+	emit_send(out, id, pong, ms_wire_encode(&r, e->sec[id].mac_key, ms_wire_mac(buf, len), pong));
 	return HS_ACCEPTED;
 }
 
@@ -572,7 +683,8 @@ static enum hs_verdict on_pong(struct hs_engine *e, int id, const struct ms_msg 
 	struct hs_peer *p = &e->peers[id];
 
 	p->rtt_us = (now_ms - p->ping_sent_ms) * 1000;
-	p->ping_ts = 0;
+	p->ping_seq = 0;
+	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
 	memcpy(p->peer_digest, m->digest, MS_DIGEST_LEN);
 	p->have_digest = true;
 	return HS_ACCEPTED;
@@ -584,66 +696,93 @@ static const uint8_t *context(const struct hs_peer *p, const struct ms_msg *m, b
 	*duplicate = false;
 	switch (m->type) {
 	case MS_MSG_INIT:
+	case MS_MSG_PING:
 		return zero_mac;
 	case MS_MSG_RESP:
 		if (p->st == HS_INIT_SENT && m->hs_id == p->hs_id)
 			return p->init_mac;
-		*duplicate = p->up && p->up_initiator && m->hs_id == p->up_hs_id;
+		*duplicate = p->st == HS_ESTABLISHED && p->up_initiator && m->hs_id == p->up_hs_id;
 		return *duplicate ? p->init_mac : NULL;
+	case MS_MSG_CHALLENGE:
+		return p->st == HS_INIT_SENT && m->hs_id == p->hs_id ? p->init_mac : NULL;
 	case MS_MSG_CONFIRM:
-		if (p->st == HS_RESP_SENT && m->hs_id == p->hs_id)
-			return p->resp_mac;
-		return NULL;
-	case MS_MSG_PING:
-		return zero_mac;
+		return p->st == HS_RESP_SENT && m->hs_id == p->hs_id ? p->resp_mac : NULL;
 	case MS_MSG_PONG:
-		return p->ping_ts && m->ts == p->ping_ts ? p->ping_mac : NULL;
+		return p->ping_seq && m->seq == p->ping_seq && m->hs_id == p->up_hs_id ? p->ping_mac : NULL;
 	}
 	return NULL;
 }
 
-enum hs_verdict hs_input(struct hs_engine *e, const uint8_t *buf, size_t len, uint64_t now_ms,
-			 uint64_t wall_ns, struct hs_out *out, int *peer_out)
+enum hs_verdict hs_classify(struct hs_engine *e, const uint8_t *buf, size_t len, int *peer_out)
 {
+	struct ms_msg m;
+	enum hs_verdict v = HS_ACCEPTED;
+
+	*peer_out = -1;
+	if (ms_wire_peek(buf, len, &m) != MS_WIRE_OK)
+		v = HS_DROP_MALFORMED;
+	else if (strcmp(m.receiver, e->self) != 0)
+		v = HS_DROP_NOT_FOR_US;
+	else if ((*peer_out = hs_peer_find(e, m.sender)) < 0)
+		v = HS_DROP_UNKNOWN_PEER;
+	if (v != HS_ACCEPTED)
+		e->drops[v]++;
+	return v;
+}
+
+void hs_count_drop(struct hs_engine *e, int peer, enum hs_verdict v)
+{
+	if (peer >= 0)
+		e->peers[peer].drops[v]++;
+	else
+		e->drops[v]++;
+}
+
+enum hs_verdict hs_input(struct hs_engine *e, int id, const uint8_t *buf, size_t len, uint64_t now_ms,
+			 struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
 	struct ms_msg m;
 	const uint8_t *prev;
 	enum hs_verdict v;
 	bool dup;
-	int id;
 
-	*peer_out = -1;
-	if (ms_wire_peek(buf, len, &m) != MS_WIRE_OK)
-		return (enum hs_verdict)(++e->drops[HS_DROP_MALFORMED], HS_DROP_MALFORMED);
-	if (strcmp(m.receiver, e->self) != 0)
-		return (enum hs_verdict)(++e->drops[HS_DROP_NOT_FOR_US], HS_DROP_NOT_FOR_US);
-	id = hs_peer_find(e, m.sender);
-	if (id < 0)
-		return (enum hs_verdict)(++e->drops[HS_DROP_UNKNOWN_PEER], HS_DROP_UNKNOWN_PEER);
-	*peer_out = id;
+	ms_wire_peek(buf, len, &m);
 	ms_wire_decode_body(buf, len, &m);	/* pure parsing: needed to pick the MAC context */
-	prev = context(&e->peers[id], &m, &dup);
+	prev = context(p, &m, &dup);
 	if (!prev)
 		v = HS_DROP_UNEXPECTED;
 	else if (ms_wire_verify(buf, len, e->sec[id].mac_key, prev) != MS_WIRE_OK)
 		v = HS_DROP_BAD_MAC;
 	else if (dup) {
-		emit_send(out, id, e->peers[id].sent, e->peers[id].sent_len);	/* our CONFIRM was lost */
-		v = HS_DROP_UNEXPECTED;
+		v = budget(p, now_ms) ? HS_DROP_UNEXPECTED : HS_DROP_RATE_LIMITED;
+		if (v == HS_DROP_UNEXPECTED)
+			emit_send(out, id, p->sent, p->sent_len);	/* our CONFIRM was lost */
 	} else if (m.type == MS_MSG_INIT)
-		v = on_init(e, id, &m, buf, len, now_ms, wall_ns, out);
+		v = on_init(e, id, &m, buf, len, now_ms, out);
+	else if (m.type == MS_MSG_CHALLENGE)
+		v = on_challenge(e, id, &m, now_ms, out);
 	else if (m.type == MS_MSG_RESP)
 		v = on_resp(e, id, &m, buf, len, now_ms, out);
 	else if (m.type == MS_MSG_CONFIRM)
 		v = on_confirm(e, id, &m, now_ms, out);
 	else if (m.type == MS_MSG_PING)
-		v = on_ping(e, id, &m, buf, len, wall_ns, out);
+		v = on_ping(e, id, &m, buf, len, now_ms, out);
 	else
 		v = on_pong(e, id, &m, now_ms);
 	if (v != HS_ACCEPTED)
-		e->peers[id].drops[v]++;
-	else
-		e->peers[id].last_seen_ms = now_ms;	/* an authentic, fresh message: the peer is alive */
+		p->drops[v]++;
+	if (v == HS_ACCEPTED || (v == HS_DROP_SIMULTANEOUS && prev))
+		p->last_seen_ms = now_ms;	/* an authentic, fresh message: the peer is alive */
 	return v;
+}
+
+enum hs_verdict hs_receive(struct hs_engine *e, const uint8_t *buf, size_t len, uint64_t now_ms,
+			   struct hs_out *out, int *peer_out)
+{
+	enum hs_verdict v = hs_classify(e, buf, len, peer_out);
+
+	return v != HS_ACCEPTED ? v : hs_input(e, *peer_out, buf, len, now_ms, out);
 }
 
 /* Deletes the previous generation's SAs of one direction once their grace is over.  Returns
@@ -663,25 +802,49 @@ static uint64_t retire_old(uint32_t spi[2], uint64_t due, enum ms_dir dir, int i
 	return UINT64_MAX;
 }
 
+/* The handshake under way, if its timer is due: an initiator sends a new INIT, a responder its
+ * RESP again; a responder that was never confirmed gives up and starts a handshake of its own,
+ * since the initiator may believe the pair is up with keys it no longer has. */
+static void retransmit(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *out)
+{
+	struct hs_peer *p = &e->peers[id];
+
+	if (p->st == HS_RESP_SENT && p->tries + 1 >= HS_RESP_TRIES) {
+		abort_pending(e, id, out);
+		p->tries = 0;
+		send_init(e, id, now_ms, out);
+		return;
+	}
+	p->tries++;
+	if (p->st == HS_INIT_SENT) {
+		sodium_memzero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk));
+		send_init(e, id, now_ms, out);
+	} else {
+		p->next_ms = now_ms + backoff(p->tries);
+		emit_send(out, id, p->sent, p->sent_len);
+	}
+}
+
 uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
 {
 	uint64_t next = UINT64_MAX;
 
 	for (size_t i = 0; i < e->n; i++) {
 		struct hs_peer *p = &e->peers[i];
+		bool pending;
 		uint64_t due;
 
 		if (!p->used)
 			continue;
-		if ((p->st == HS_INIT_SENT || p->st == HS_RESP_SENT) && now_ms >= p->next_ms) {
-			if (p->st == HS_RESP_SENT && p->tries + 1 >= HS_RESP_TRIES) {
-				abort_pending(e, (int)i, out);	/* never confirmed: the initiator is gone */
-			} else {
-				p->tries++;
-				p->next_ms = now_ms + backoff(p->tries);
-				emit_send(out, (int)i, p->sent, p->sent_len);
-			}
-		}
+		if (out->n + 8 > HS_MAX_ACTIONS)
+			return now_ms;	/* the caller runs the actions and ticks again at once */
+		pending = p->st == HS_INIT_SENT || p->st == HS_RESP_SENT;
+		if (pending && now_ms >= p->next_ms)
+			retransmit(e, (int)i, now_ms, out);
+		else if ((p->st == HS_IDLE || p->retry_ms) && now_ms >= p->retry_ms)
+			hs_initiate(e, (int)i, now_ms, false, out);	/* first try, or again after a local failure */
+		if ((p->st == HS_IDLE || p->retry_ms) && p->retry_ms < next)
+			next = p->retry_ms;
 		due = retire_old(p->old_out, p->retired_ms + HS_OLD_OUTBOUND_GRACE_MS, MS_DIR_OUT, (int)i,
 				 now_ms, out);
 		next = due < next ? due : next;
@@ -690,8 +853,6 @@ uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
 		next = due < next ? due : next;
 		if ((p->st == HS_INIT_SENT || p->st == HS_RESP_SENT) && p->next_ms < next)
 			next = p->next_ms;
-		if (out->n + 8 > HS_MAX_ACTIONS)
-			return now_ms;	/* the caller runs the actions and ticks again at once */
 	}
 	return next;
 }
@@ -706,12 +867,16 @@ void hs_peer_info(const struct hs_engine *e, int id, struct hs_peer_info *info)
 	info->established = p->up;
 	memcpy(info->in_spi, p->in_spi, sizeof(info->in_spi));
 	memcpy(info->out_spi, p->out_spi, sizeof(info->out_spi));
+	memcpy(info->old_in, p->old_in, sizeof(info->old_in));
+	memcpy(info->old_out, p->old_out, sizeof(info->old_out));
 	info->established_ms = p->up_ms;
+	info->session = p->up ? p->up_hs_id : 0;
 	info->handshakes = p->handshakes;
 	info->tries = p->tries;
+	info->retry_ms = p->retry_ms;
 	info->last_seen_ms = p->last_seen_ms;
 	info->rtt_us = p->rtt_us;
-	info->ping_outstanding = p->ping_ts != 0;
+	info->ping_outstanding = p->ping_seq != 0;
 	info->have_digest = p->have_digest;
 	memcpy(info->peer_digest, p->peer_digest, MS_DIGEST_LEN);
 	memcpy(info->drops, p->drops, sizeof(info->drops));

@@ -42,17 +42,18 @@ void ms_kdf_mac_key(uint8_t out[MS_KEY_LEN], const uint8_t pair_key[MS_KEY_LEN])
 	crypto_generichash(out, MS_KEY_LEN, (const uint8_t *)label, sizeof(label) - 1, pair_key, MS_KEY_LEN);
 }
 
-void ms_kdf_traffic_key(uint8_t *out, size_t key_len, const uint8_t pair_key[MS_KEY_LEN],
+void ms_kdf_traffic_key(uint8_t *out, const char *cipher, size_t key_len, const uint8_t pair_key[MS_KEY_LEN],
 			const uint8_t dh[32], const uint8_t eph_i[MS_EPH_LEN], const uint8_t eph_r[MS_EPH_LEN],
 			const uint8_t nonce_i[MS_NONCE_LEN], const uint8_t nonce_r[MS_NONCE_LEN],
 			enum ms_kdir dir, int family_label)
 {
-	static const char label[] = "meshsec-esp-v1";
+	static const char label[] = "meshsec-esp-v2";
 	uint8_t tail[2] = { (uint8_t)dir, (uint8_t)family_label };
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, pair_key, MS_KEY_LEN, key_len);
 	crypto_generichash_update(&st, (const uint8_t *)label, sizeof(label) - 1);
+	lp(&st, cipher);
 	crypto_generichash_update(&st, dh, 32);
 	crypto_generichash_update(&st, eph_i, MS_EPH_LEN);
 	crypto_generichash_update(&st, eph_r, MS_EPH_LEN);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "meshsec/inventory.h"
@@ -9,16 +10,28 @@
 
 #define HDR 8
 
-static size_t body_len(enum ms_msg_type t)
+/* Which fields a type carries after the challenge, in wire order. */
+enum { F_HSID = 1, F_ECHO = 2, F_EPH = 4, F_SPIS = 8, F_SEQ = 16 };
+
+static unsigned fields(enum ms_msg_type t)
 {
 	switch (t) {
-	case MS_MSG_INIT: return 8 + 8 + MS_EPH_LEN + MS_NONCE_LEN;
-	case MS_MSG_RESP: return 8 + MS_EPH_LEN + MS_NONCE_LEN + 8;
-	case MS_MSG_CONFIRM: return 8 + 8;
+	case MS_MSG_INIT: return F_HSID | F_ECHO | F_EPH;
+	case MS_MSG_RESP: return F_HSID | F_EPH | F_SPIS;
+	case MS_MSG_CONFIRM: return F_HSID | F_SPIS;
+	case MS_MSG_CHALLENGE: return F_HSID;
 	case MS_MSG_PING:
-	case MS_MSG_PONG: return 8 + MS_DIGEST_LEN;
+	case MS_MSG_PONG: return F_HSID | F_SEQ;
 	}
 	return 0;
+}
+
+static size_t body_len(enum ms_msg_type t)
+{
+	unsigned f = fields(t);
+
+	return MS_CHAL_LEN + (f & F_HSID ? 8 : 0) + (f & F_ECHO ? MS_CHAL_LEN : 0) +
+	       (f & F_EPH ? MS_EPH_LEN + MS_NONCE_LEN : 0) + (f & F_SPIS ? 8 : 0) + (f & F_SEQ ? 8 + MS_DIGEST_LEN : 0);
 }
 
 const char *ms_wire_status_name(enum ms_wire_status s)
@@ -65,6 +78,38 @@ static void mac(uint8_t out[MS_WIRE_MAC_LEN], const uint8_t *buf, size_t len,
 	crypto_generichash_final(&st, out, MS_WIRE_MAC_LEN);
 }
 
+/* One walk over a body for both directions, so encoding and decoding cannot disagree. */
+static size_t walk(uint8_t *p, struct ms_msg *m, bool enc)
+{
+	unsigned f = fields(m->type);
+	size_t n = 0;
+
+#define BYTES(field, len) (enc ? memcpy(p + n, (field), (len)) : memcpy((field), p + n, (len)), n += (len))
+#define U64(field) (enc ? put64(p + n, (field)) : (void)((field) = get64(p + n)), n += 8)
+#define U32(field) (enc ? put32(p + n, (field)) : (void)((field) = get32(p + n)), n += 4)
+	BYTES(m->chal, MS_CHAL_LEN);
+	if (f & F_HSID)
+		U64(m->hs_id);
+	if (f & F_ECHO)
+		BYTES(m->echo, MS_CHAL_LEN);
+	if (f & F_EPH) {
+		BYTES(m->eph, MS_EPH_LEN);
+		BYTES(m->nonce, MS_NONCE_LEN);
+	}
+	if (f & F_SPIS) {
+		U32(m->spi[0]);
+		U32(m->spi[1]);
+	}
+	if (f & F_SEQ) {
+		U64(m->seq);
+		BYTES(m->digest, MS_DIGEST_LEN);
+	}
+#undef BYTES
+#undef U64
+#undef U32
+	return n;
+}
+
 size_t ms_wire_encode(const struct ms_msg *m, const uint8_t mac_key[MS_KEY_LEN],
 		      const uint8_t prev[MS_WIRE_MAC_LEN], uint8_t out[MS_WIRE_MAX])
 {
@@ -74,23 +119,7 @@ size_t ms_wire_encode(const struct ms_msg *m, const uint8_t mac_key[MS_KEY_LEN],
 	out[4] = (uint8_t)m->type, out[5] = 0, out[6] = (uint8_t)sl, out[7] = (uint8_t)rl;
 	memcpy(out + n, m->sender, sl), n += sl;
 	memcpy(out + n, m->receiver, rl), n += rl;
-	if (m->type == MS_MSG_PING || m->type == MS_MSG_PONG) {
-		put64(out + n, m->ts), n += 8;
-		memcpy(out + n, m->digest, MS_DIGEST_LEN), n += MS_DIGEST_LEN;
-		mac(out + n, out, n, mac_key, prev);
-		return n + MS_WIRE_MAC_LEN;
-	}
-	put64(out + n, m->hs_id), n += 8;
-	if (m->type == MS_MSG_INIT)
-		put64(out + n, m->ts), n += 8;
-	if (m->type == MS_MSG_INIT || m->type == MS_MSG_RESP) {
-		memcpy(out + n, m->eph, MS_EPH_LEN), n += MS_EPH_LEN;
-		memcpy(out + n, m->nonce, MS_NONCE_LEN), n += MS_NONCE_LEN;
-	}
-	if (m->type == MS_MSG_RESP || m->type == MS_MSG_CONFIRM) {
-		put32(out + n, m->spi[0]), n += 4;
-		put32(out + n, m->spi[1]), n += 4;
-	}
+	n += walk(out + n, (struct ms_msg *)m, true);	/* encoding only reads m */
 	mac(out + n, out, n, mac_key, prev);
 	return n + MS_WIRE_MAC_LEN;
 }
@@ -116,7 +145,7 @@ enum ms_wire_status ms_wire_peek(const uint8_t *buf, size_t len, struct ms_msg *
 		return MS_WIRE_MAGIC;
 	if (buf[3] != MS_WIRE_VERSION)
 		return MS_WIRE_VERSION_MISMATCH;
-	if (buf[4] < MS_MSG_INIT || buf[4] > MS_MSG_PONG || buf[5] != 0)
+	if (buf[4] < MS_MSG_INIT || buf[4] > MS_MSG_MAX || buf[5] != 0)
 		return MS_WIRE_BAD_TYPE;
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->type = (enum ms_msg_type)buf[4];
@@ -141,23 +170,6 @@ enum ms_wire_status ms_wire_verify(const uint8_t *buf, size_t len, const uint8_t
 
 void ms_wire_decode_body(const uint8_t *buf, size_t len, struct ms_msg *m)
 {
-	size_t n = HDR + (size_t)buf[6] + buf[7];
-
 	(void)len;
-	if (m->type == MS_MSG_PING || m->type == MS_MSG_PONG) {
-		m->ts = get64(buf + n), n += 8;
-		memcpy(m->digest, buf + n, MS_DIGEST_LEN);
-		return;
-	}
-	m->hs_id = get64(buf + n), n += 8;
-	if (m->type == MS_MSG_INIT)
-		m->ts = get64(buf + n), n += 8;
-	if (m->type == MS_MSG_INIT || m->type == MS_MSG_RESP) {
-		memcpy(m->eph, buf + n, MS_EPH_LEN), n += MS_EPH_LEN;
-		memcpy(m->nonce, buf + n, MS_NONCE_LEN), n += MS_NONCE_LEN;
-	}
-	if (m->type == MS_MSG_RESP || m->type == MS_MSG_CONFIRM) {
-		m->spi[0] = get32(buf + n), n += 4;
-		m->spi[1] = get32(buf + n);
-	}
+	walk((uint8_t *)buf + HDR + buf[6] + buf[7], m, false);	/* decoding only reads buf */
 }

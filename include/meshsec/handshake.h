@@ -1,14 +1,16 @@
 /*
  * The handshake engine, sans I/O (common/PROTOCOL.md, "State machine").
  *
- * Bytes and time go in; bytes to send and kernel actions come out.  The engine never touches a
- * socket or the kernel: the agent carries out the actions in order, and unit tests run two
- * engines against each other with loss, duplication, reordering and replay.
+ * Bytes and monotonic time go in; bytes to send and kernel actions come out.  The engine never
+ * touches a socket, the kernel or the wall clock: the caller carries out the actions in order,
+ * and unit tests and the simulator (tests/sim/) run engines against each other under faults.
  *
  * Per peer: INIT -> RESP -> CONFIRM.  The responder installs its inbound SAs before RESP
  * announces their SPIs; the initiator installs its inbound, then its outbound (the RESP proved
  * the responder's inbound exists), then sends CONFIRM; the responder installs its outbound on
- * CONFIRM.  Simultaneous INITs: the node whose name sorts lower keeps its own handshake.
+ * CONFIRM.  An INIT is fresh only if it echoes the responder's current one-time challenge; one
+ * that does not is answered with a CHALLENGE and nothing else.  Every retransmission of an INIT
+ * is a new INIT (new ephemeral, nonce and hs_id), so a retry can never go stale.
  */
 #ifndef MESHSEC_HANDSHAKE_H
 #define MESHSEC_HANDSHAKE_H
@@ -31,7 +33,9 @@
 #define HS_RESP_TRIES 6u		/* responder gives up an unconfirmed handshake after this */
 #define HS_OLD_INBOUND_GRACE_MS 10000u	/* old inbound SAs outlive a new handshake this long */
 #define HS_OLD_OUTBOUND_GRACE_MS 1000u	/* old outbound SAs too: packets already past the policy */
-#define HS_TS_WINDOW_NS (600ull * 1000000000ull)	/* INITs older than this are stale */
+/* Replies (RESP, CHALLENGE, PONG, resent messages) per peer: a burst, then a rate. */
+#define HS_REPLY_BURST 20u
+#define HS_REPLY_PER_S 10u
 
 enum hs_act_type {
 	HS_ACT_SEND,	/* send buf[0..len) to the peer's agent */
@@ -65,10 +69,13 @@ enum hs_verdict {
 	HS_DROP_NOT_FOR_US,	/* receiver is not this node */
 	HS_DROP_UNKNOWN_PEER,
 	HS_DROP_BAD_MAC,	/* wrong secret, wrong mesh, forged, or not matching our handshake */
-	HS_DROP_REPLAY,		/* timestamp not newer than the last accepted, or stale */
+	HS_DROP_REPLAY,		/* a keepalive not newer than the last accepted one */
 	HS_DROP_UNEXPECTED,	/* valid but not for the current state (late or duplicate) */
 	HS_DROP_SIMULTANEOUS,	/* peer's INIT while ours, which wins, is outstanding */
 	HS_DROP_FAILED,		/* DH or SPI allocation failed */
+	HS_DROP_CHALLENGED,	/* an INIT without our current challenge: answered with a CHALLENGE */
+	HS_DROP_RATE_LIMITED,	/* authentic, but the peer's reply budget is spent */
+	HS_DROP_SPOOFED,	/* the source address is not the claimed sender's (counted by the caller) */
 	HS_VERDICT_COUNT
 };
 const char *hs_verdict_name(enum hs_verdict v);
@@ -88,29 +95,49 @@ int hs_peer_add(struct hs_engine *e, const char *name, unsigned families);
 void hs_peer_remove(struct hs_engine *e, int peer, struct hs_out *out);
 /*
  * The shell could not install what the last actions for this peer asked (the kernel refused an
- * SA): every SA of the peer is deleted, the pair goes idle, and hs_initiate is refused until a
- * backoff has passed, so a persistent kernel error does not spin.
+ * SA): every SA of the peer is deleted, the pair goes idle, and the engine starts a new
+ * handshake itself once a backoff has passed, so a persistent kernel error does not spin.
  */
 void hs_peer_fail(struct hs_engine *e, int peer, uint64_t now_ms, struct hs_out *out);
 int hs_peer_find(const struct hs_engine *e, const char *name);
 
-/* Starts a handshake unless one is under way. */
-void hs_initiate(struct hs_engine *e, int peer, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out);
-
-/* One datagram from the network. */
-enum hs_verdict hs_input(struct hs_engine *e, const uint8_t *buf, size_t len, uint64_t now_ms,
-			 uint64_t wall_ns, struct hs_out *out, int *peer_out);
+/*
+ * Starts a handshake.  Without force, one already under way (ours or the peer's) is left to
+ * finish and -EALREADY returned, and a pair in its backoff after a local failure returns
+ * -EAGAIN.  With force, whatever is under way is abandoned (its pending SAs deleted) and a new
+ * one starts at once.  0: a new INIT is in out.
+ */
+int hs_initiate(struct hs_engine *e, int peer, uint64_t now_ms, bool force, struct hs_out *out);
 
 /*
- * Liveness (common/PROTOCOL.md, "Keepalives").  hs_ping sends a PING; its PONG gives the RTT.
- * Every authentic message records the peer as seen; hs_peer_seen records other evidence (the
- * shell saw the peer's ESP counters move).  The digest goes out in every PING and PONG.
+ * Receiving is split so the caller can check the source address between the two steps:
+ * hs_classify reads framing and names only (no MAC, no state) and says which peer the datagram
+ * claims to come from; hs_input checks the MAC and runs the state machine.
+ */
+enum hs_verdict hs_classify(struct hs_engine *e, const uint8_t *buf, size_t len, int *peer_out);
+enum hs_verdict hs_input(struct hs_engine *e, int peer, const uint8_t *buf, size_t len, uint64_t now_ms,
+			 struct hs_out *out);
+/* Both steps, for callers that have no source address to check (tests). */
+enum hs_verdict hs_receive(struct hs_engine *e, const uint8_t *buf, size_t len, uint64_t now_ms,
+			   struct hs_out *out, int *peer_out);
+/* Counts a drop the caller decided (HS_DROP_SPOOFED) against the peer, or the engine if peer < 0. */
+void hs_count_drop(struct hs_engine *e, int peer, enum hs_verdict v);
+
+/*
+ * Liveness (common/PROTOCOL.md, "Keepalives").  hs_ping sends a PING bound to the pair's current
+ * session (false when the pair has none); its PONG gives the RTT.  Every authentic, fresh
+ * message records the peer as seen; hs_peer_seen records other evidence (the shell saw the
+ * peer's ESP counters move).  The digest goes out in every PING and PONG.
  */
 void hs_set_digest(struct hs_engine *e, const uint8_t digest[MS_DIGEST_LEN]);
-void hs_ping(struct hs_engine *e, int peer, uint64_t now_ms, uint64_t wall_ns, struct hs_out *out);
+bool hs_ping(struct hs_engine *e, int peer, uint64_t now_ms, struct hs_out *out);
 void hs_peer_seen(struct hs_engine *e, int peer, uint64_t now_ms);
 
-/* Retransmissions and grace expiries due at now; returns the next deadline (UINT64_MAX: none). */
+/*
+ * Retransmissions, retries after a local failure and grace expiries due at now; returns the
+ * next deadline (UINT64_MAX: none).  When out fills up it returns now: run the actions and call
+ * again.
+ */
 uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out);
 
 /* Read-only view of a peer, for status. */
@@ -120,14 +147,17 @@ struct hs_peer_info {
 	enum hs_state state;		/* of the handshake machine */
 	bool established;		/* SAs in both directions exist */
 	uint32_t in_spi[2], out_spi[2];
+	uint32_t old_in[2], old_out[2];	/* the previous generation, in its grace */
 	uint64_t established_ms;	/* when the current SAs were made */
+	uint64_t session;		/* hs_id of the handshake that made them */
 	uint64_t handshakes;		/* completed */
 	unsigned tries;			/* retransmissions of the handshake under way */
+	uint64_t retry_ms;		/* after a local failure: no new handshake before this */
 	uint64_t last_seen_ms;		/* last authentic, fresh message from the peer (or hs_peer_seen) */
 	uint64_t rtt_us;		/* of the last answered keepalive; 0: none yet */
 	bool ping_outstanding;
 	bool have_digest;		/* the peer told us its inventory digest */
-	uint8_t peer_digest[MS_DIGEST_LEN];		/* an ephemeral private key or pending traffic keys remain */
+	uint8_t peer_digest[MS_DIGEST_LEN];
 	uint64_t drops[HS_VERDICT_COUNT];
 };
 void hs_peer_info(const struct hs_engine *e, int peer, struct hs_peer_info *info);

@@ -87,6 +87,20 @@ static inline int ms_is_our_reqid(uint32_t reqid)
 	return reqid >= MS_REQID_NODE && reqid <= MS_REQID_MAX;
 }
 
+/* An SA as meshsec installs it (transport mode, AEAD, ESN, replay window 1024), or as a dump of
+ * the kernel's tagged SAs reports it. */
+struct ms_sa {
+	struct ms_addr src, dst;
+	uint32_t spi, reqid;
+	enum ms_cipher cipher;
+	const uint8_t *key;	/* ms_cipher_key_len(cipher) bytes; not copied */
+	int larval;		/* the SPI came from an ALLOCSPI: fill that state (UPDSA) */
+	uint64_t soft_bytes, soft_packets, soft_seconds;	/* 0: none; the kernel sends EXPIRE (soft) */
+	/* Filled by dumps. */
+	uint64_t bytes, packets, add_time;
+	uint32_t integrity_failed, replay_errors;	/* the kernel's per-SA error counters */
+};
+
 #define MS_CIPHER_KEY_MAX 36
 
 /* Inventory spelling of a cipher ("aes-gcm-256"). */

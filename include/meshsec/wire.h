@@ -1,8 +1,9 @@
 /*
  * Handshake wire format (common/PROTOCOL.md, "Messages").  Every message:
  *
- *   0  'M' 'S' 'H' version(1)   4  type   5  flags (0)   6  sender length   7  receiver length
- *   8  sender name, receiver name            then the type's body       last 32 bytes: MAC
+ *   0  'M' 'S' 'H' version(2)   4  type   5  flags (0)   6  sender length   7  receiver length
+ *   8  sender name, receiver name   then the sender's challenge (16), then the type's body,
+ *   last 32 bytes: MAC
  *
  * MAC = BLAKE2b-256(key = the pair's mac key, prev | message without MAC), where prev is the MAC
  * of the previous message of the same handshake (zeros for INIT): a response can only answer the
@@ -18,23 +19,29 @@
 #include "meshsec/kdf.h"
 #include "meshsec/model.h"
 
-#define MS_WIRE_VERSION 1
+#define MS_WIRE_VERSION 2
+#define MS_CHAL_LEN 16
 #define MS_WIRE_MAC_LEN 32
 #define MS_WIRE_MAX 256		/* no valid message is longer; anything larger is dropped */
 
 enum ms_msg_type {
-	MS_MSG_INIT = 1,	/* initiator -> responder: ephemeral, nonce, timestamp */
+	MS_MSG_INIT = 1,	/* initiator -> responder: echoed challenge, ephemeral, nonce */
 	MS_MSG_RESP = 2,	/* responder -> initiator: ephemeral, nonce, responder's inbound SPIs */
 	MS_MSG_CONFIRM = 3,	/* initiator -> responder: initiator's inbound SPIs */
-	MS_MSG_PING = 4,	/* keepalive: sequence (sender's clock), sender's inventory digest */
-	MS_MSG_PONG = 5,	/* answer: the PING's sequence, the answerer's digest; chained to the PING */
+	MS_MSG_PING = 4,	/* keepalive: session, sequence, sender's inventory digest */
+	MS_MSG_PONG = 5,	/* answer: the PING's session and sequence, the answerer's digest; chained to the PING */
+	MS_MSG_CHALLENGE = 6,	/* responder -> initiator: "echo my challenge"; chained to the INIT */
 };
+#define MS_MSG_MAX MS_MSG_CHALLENGE
 
 struct ms_msg {
 	enum ms_msg_type type;
 	char sender[MS_NAME_MAX + 1], receiver[MS_NAME_MAX + 1];
-	uint64_t hs_id;			/* chosen by the initiator, echoed */
-	uint64_t ts;			/* INIT, PING, PONG: sender's (PONG: pinger's) wall clock, ns */
+	uint8_t chal[MS_CHAL_LEN];	/* every type: what the receiver must echo in its next INIT */
+	uint64_t hs_id;			/* INIT, RESP, CONFIRM, CHALLENGE: chosen by the initiator;
+					   PING, PONG: the session (hs_id of the handshake in use) */
+	uint64_t seq;			/* PING, PONG: sequence within the session */
+	uint8_t echo[MS_CHAL_LEN];	/* INIT: the responder's challenge, as last heard */
 	uint8_t eph[MS_EPH_LEN];	/* INIT, RESP */
 	uint8_t nonce[MS_NONCE_LEN];	/* INIT, RESP */
 	uint32_t spi[2];		/* RESP, CONFIRM: sender's inbound SPI for IPv4, IPv6 (0: none) */

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	size_t n = argc > 1 ? (size_t)atol(argv[1]) : 2000, n_sp, n_sa, got_sp = 0, got_sa = 0;
 	int sp_only = argc > 2 && strcmp(argv[2], "sp") == 0;
 	struct ms_sp *sps, *dsp = NULL;
-	struct xnl_sa *sas, *dsa = NULL;
+	struct ms_sa *sas, *dsa = NULL;
 	uint8_t key[MS_CIPHER_KEY_MAX];
 	struct ms_addr self;
 	struct ms_error err;
@@ -86,9 +86,9 @@ int main(int argc, char **argv)
 						 .priority = MS_SP_PRIORITY };
 	}
 	for (size_t i = 0; i < n_sa / 2; i++) {
-		sas[2 * i] = (struct xnl_sa){ .src = self, .dst = sps[2 * i].dst, .spi = 0x10000 + (uint32_t)i,
+		sas[2 * i] = (struct ms_sa){ .src = self, .dst = sps[2 * i].dst, .spi = 0x10000 + (uint32_t)i,
 					      .reqid = sps[2 * i].reqid, .cipher = MS_CIPHER_AES_GCM_256, .key = key };
-		sas[2 * i + 1] = (struct xnl_sa){ .src = sps[2 * i].dst, .dst = self, .spi = 0x20000 + (uint32_t)i,
+		sas[2 * i + 1] = (struct ms_sa){ .src = sps[2 * i].dst, .dst = self, .spi = 0x20000 + (uint32_t)i,
 						  .reqid = sps[2 * i].reqid, .cipher = MS_CIPHER_AES_GCM_256, .key = key };
 	}
 	t0 = now_us();

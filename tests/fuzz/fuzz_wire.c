@@ -3,10 +3,10 @@
  * how the rest is delivered to node "b" (peer "a"):
  *   0: as it is (framing and MAC checks);
  *   1: with its last 32 bytes replaced by a valid INIT MAC, so bodies reach the state machine;
- *   2: after b has sent its own INIT, with that INIT's hs_id and MAC'd as a RESP to it (reaches
- *      the initiator's side);
- *   3: after b has answered a real INIT from "a", with that hs_id and MAC'd as a CONFIRM to b's
- *      RESP (reaches the responder's completion).
+ *   2: after b has sent its own INIT, with that INIT's hs_id and MAC'd as an answer to it (a RESP
+ *      or a CHALLENGE: reaches the initiator's side);
+ *   3: after b has answered a real INIT from "a" (challenge round included), with that hs_id and
+ *      MAC'd as a CONFIRM to b's RESP (reaches the responder's completion).
  * Bit 7 of the first byte makes the second SPI allocation fail.  Every action the engine emits
  * is checked for sanity.
  */
@@ -18,6 +18,9 @@
 #include <sys/socket.h>
 
 #include "meshsec/handshake.h"
+
+/* Where the hs_id sits in a message between "a" and "b": header, two 1-byte names, challenge. */
+#define HSID_AT (8 + 2 + MS_CHAL_LEN)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,11 +72,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(prev, zero, sizeof(prev));
 	if (mode == 2) {
-		hs_initiate(b, 0, 1000, 1700000000000000000ull, out);
+		hs_initiate(b, 0, 1000, false, out);
 		memcpy(prev, ms_wire_mac(out->act[0].buf, out->act[0].len), sizeof(prev));
-		/* b's INIT is "MSH" 1 1 0 1 1 'b' 'a' hs_id...: put its hs_id where this message has one */
-		if (len >= 8 && (size_t)8 + buf[6] + buf[7] + 8 <= len)
-			memcpy(buf + 8 + buf[6] + buf[7], out->act[0].buf + 10, 8);
+		/* put b's hs_id where this message has one */
+		if (len >= 8 && (size_t)8 + buf[6] + buf[7] + MS_CHAL_LEN + 8 <= len)
+			memcpy(buf + 8 + buf[6] + buf[7] + MS_CHAL_LEN, out->act[0].buf + HSID_AT, 8);
 		sodium_memzero(out, sizeof(*out));
 	}
 	if (mode == 3) {
@@ -84,18 +87,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!a || hs_peer_add(a, "b", HS_FAM_V4 | HS_FAM_V6) != 0)
 			abort();
-		hs_initiate(a, 0, 1000, 1700000000000000000ull, out);
+		hs_initiate(a, 0, 1000, false, out);
 		init_len = out->act[0].len;
 		memcpy(init, out->act[0].buf, init_len);
 		sodium_memzero(out, sizeof(*out));
+		/* the challenge round: b challenges, a makes its INIT anew with the echo */
+		hs_receive(b, init, init_len, 1000, out, &peer);
+		if (out->n == 1) {
+			memcpy(init, out->act[0].buf, init_len = out->act[0].len);
+			sodium_memzero(out, sizeof(*out));
+			hs_receive(a, init, init_len, 1000, out, &peer);
+			if (out->n == 1)
+				memcpy(init, out->act[0].buf, init_len = out->act[0].len);
+		}
+		sodium_memzero(out, sizeof(*out));
 		hs_engine_free(a);
-		hs_input(b, init, init_len, 1000, 1700000000000000000ull, out, &peer);
+		hs_receive(b, init, init_len, 1000, out, &peer);
 		for (i = 0; i < out->n && out->act[i].type != HS_ACT_SEND; i++)
 			;
 		if (i < out->n) {	/* b's RESP: its MAC chains the CONFIRM; hs_id as in the INIT */
 			memcpy(prev, ms_wire_mac(out->act[i].buf, out->act[i].len), sizeof(prev));
-			if (len >= 8 && (size_t)8 + buf[6] + buf[7] + 8 <= len)
-				memcpy(buf + 8 + buf[6] + buf[7], init + 10, 8);
+			if (len >= 8 && (size_t)8 + buf[6] + buf[7] + MS_CHAL_LEN + 8 <= len)
+				memcpy(buf + 8 + buf[6] + buf[7] + MS_CHAL_LEN, init + HSID_AT, 8);
 		}
 		sodium_memzero(out, sizeof(*out));
 	}
@@ -107,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		crypto_generichash_update(&st, buf, len - MS_WIRE_MAC_LEN);
 		crypto_generichash_final(&st, buf + len - MS_WIRE_MAC_LEN, MS_WIRE_MAC_LEN);
 	}
-	hs_input(b, buf, len, 1001, 1700000000000000001ull, out, &peer);
+	hs_receive(b, buf, len, 1001, out, &peer);
 	check_actions(out);
 	sodium_memzero(out, sizeof(*out));
 	hs_tick(b, 100000, out);	/* retransmissions and expiries after whatever happened */

@@ -59,7 +59,7 @@ static int forge(int fd, const struct sockaddr *to, socklen_t tl, const char *se
 		randombytes_buf(m.eph, sizeof(m.eph));
 		randombytes_buf(m.nonce, sizeof(m.nonce));
 		randombytes_buf(&m.hs_id, sizeof(m.hs_id));
-		m.ts = (uint64_t)-1 / 2;	/* far in the future: a replay check would pass */
+		randombytes_buf(m.echo, sizeof(m.echo));
 		len = ms_wire_encode(&m, key, prev, buf);
 		sent += sendto(fd, buf, len, 0, to, tl) == (ssize_t)len;
 	}
@@ -77,7 +77,7 @@ static int junk(int fd, const struct sockaddr *to, socklen_t tl, long n)
 
 		randombytes_buf(buf, len);
 		if (i % 2)
-			memcpy(buf, "MSH\1", len < 4 ? len : 4);	/* our magic, then garbage */
+			memcpy(buf, (const uint8_t[]){ 'M', 'S', 'H', MS_WIRE_VERSION }, len < 4 ? len : 4);	/* our magic, then garbage */
 		sent += sendto(fd, buf, len, 0, to, tl) == (ssize_t)len;
 	}
 	printf("%ld\n", sent);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,6 +38,7 @@ struct node {
 	int peer;	/* the other node's id in e */
 	struct sa sa[MAX_SA];
 	uint32_t next_spi;
+	int fail_alloc;		/* refuse this many SPI allocations (a kernel that is not ready) */
 	int ups;
 	/* Every (spi, key) this node ever installed, to prove none is installed twice. */
 	struct { uint32_t spi; uint8_t key[MS_TRAFFIC_KEY_MAX]; } seen[MAX_SEEN];
@@ -52,7 +54,7 @@ struct pkt {
 static struct node nodes[2];
 static struct pkt q[MAX_Q];
 static size_t qn;
-static uint64_t now_ms, wall_ns = 1700000000ull * 1000000000ull;
+static uint64_t now_ms;
 static uint8_t secret[32], other_secret[32];
 static struct hs_out out;
 
@@ -61,6 +63,10 @@ static int alloc_spi(void *ctx, int peer, int family, uint32_t *spi)
 	struct node *n = ctx;
 
 	(void)peer, (void)family;
+	if (n->fail_alloc > 0) {
+		n->fail_alloc--;
+		return -ENOMEM;
+	}
 	*spi = n->next_spi++;
 	return 0;
 }
@@ -95,7 +101,7 @@ static void check_announced(struct node *n, const struct hs_action *a)
 	if (ms_wire_peek(a->buf, a->len, &m) != MS_WIRE_OK)
 		fail_msg("%s sent a malformed message", n->name);
 	ms_wire_decode_body(a->buf, a->len, &m);
-	if (m.type == MS_MSG_INIT)
+	if (m.type != MS_MSG_RESP && m.type != MS_MSG_CONFIRM)
 		return;
 	for (int f = 0; f < 2; f++)
 		if (m.spi[f] && !find_sa(n, MS_DIR_IN, fams[f], m.spi[f]))
@@ -198,18 +204,18 @@ static int teardown(void **state)
 static enum hs_verdict deliver_one(size_t k)
 {
 	int peer, to = q[k].to;
-	enum hs_verdict v = hs_input(nodes[to].e, q[k].buf, q[k].len, now_ms, wall_ns, &out, &peer);
+	enum hs_verdict v = hs_receive(nodes[to].e, q[k].buf, q[k].len, now_ms, &out, &peer);
 
 	run_actions(to);
 	return v;
 }
 
 /* Delivers the queue in order (including what deliveries add), each packet with the fate given. */
-enum fate { KEEP, DROP_ALL, DUP_ALL };
+enum fate { KEEP, DROP_ALL, DUP_ALL, DROP_FROM_B };
 static void pump(enum fate f)
 {
 	for (size_t k = 0; k < qn; k++) {
-		if (f == DROP_ALL)
+		if (f == DROP_ALL || (f == DROP_FROM_B && q[k].to == 0))
 			continue;
 		deliver_one(k);
 		if (f == DUP_ALL)
@@ -220,14 +226,19 @@ static void pump(enum fate f)
 
 static void initiate(int i)
 {
-	hs_initiate(nodes[i].e, nodes[i].peer, now_ms, wall_ns, &out);
+	hs_initiate(nodes[i].e, nodes[i].peer, now_ms, false, &out);
+	run_actions(i);
+}
+
+static void force(int i)
+{
+	assert_int_equal(hs_initiate(nodes[i].e, nodes[i].peer, now_ms, true, &out), 0);
 	run_actions(i);
 }
 
 static void tick_both(uint64_t advance)
 {
 	now_ms += advance;
-	wall_ns += advance * 1000000ull;
 	for (int i = 0; i < 2; i++) {
 		hs_tick(nodes[i].e, now_ms, &out);
 		run_actions(i);
@@ -261,11 +272,34 @@ static void assert_converged(void)
 		}
 }
 
+static struct hs_peer_info info_of(int i)
+{
+	struct hs_peer_info info;
+
+	hs_peer_info(nodes[i].e, nodes[i].peer, &info);
+	return info;
+}
+
+/* A first handshake, so both ends know each other's challenge: what follows is a rekey. */
+static void established_pair(void)
+{
+	initiate(0);
+	pump(KEEP);
+	assert_converged();
+}
+
+/* First contact: nobody knows the responder's challenge, so INIT, CHALLENGE, INIT, RESP, CONFIRM. */
 static void test_basic(void **state)
 {
 	(void)state;
 	initiate(0);
-	pump(KEEP);	/* INIT -> RESP -> CONFIRM */
+	assert_int_equal(deliver_one(0), HS_DROP_CHALLENGED);
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET), 0);	/* a CHALLENGE, nothing else */
+	assert_int_equal(deliver_one(1), HS_ACCEPTED);			/* a: a new INIT with the echo */
+	assert_int_equal(deliver_one(2), HS_ACCEPTED);			/* b: RESP */
+	assert_int_equal(deliver_one(3), HS_ACCEPTED);			/* a: CONFIRM */
+	assert_int_equal(deliver_one(4), HS_ACCEPTED);
+	qn = 0;
 	assert_converged();
 	assert_int_equal(nodes[0].ups, 1);
 	assert_int_equal(nodes[1].ups, 1);
@@ -274,21 +308,18 @@ static void test_basic(void **state)
 /* Forward secrecy: ephemeral keys and pending traffic keys exist only while a handshake needs them. */
 static void test_secrets_wiped(void **state)
 {
-	struct hs_peer_info ia, ib;
-
 	(void)state;
+	established_pair();
 	initiate(0);
 	assert_true(hs_peer_holds_secrets(nodes[0].e, nodes[0].peer));		/* waiting for RESP: needs its ephemeral */
-	deliver_one(0);				/* b answers: its ephemeral is gone at once, */
+	assert_int_equal(deliver_one(0), HS_ACCEPTED);	/* b answers: its ephemeral is gone at once, */
 	assert_true(hs_peer_holds_secrets(nodes[1].e, nodes[1].peer));		/* but its outbound keys wait for CONFIRM */
 	deliver_one(1);				/* a: RESP -> CONFIRM */
 	assert_false(hs_peer_holds_secrets(nodes[0].e, nodes[0].peer));
 	deliver_one(2);				/* b: CONFIRM */
 	qn = 0;
 	assert_false(hs_peer_holds_secrets(nodes[1].e, nodes[1].peer));
-	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
-	hs_peer_info(nodes[1].e, nodes[1].peer, &ib);
-	assert_true(ia.established && ib.established);
+	assert_true(info_of(0).established && info_of(1).established);
 }
 
 static void test_higher_name_initiates(void **state)
@@ -301,18 +332,27 @@ static void test_higher_name_initiates(void **state)
 
 static void test_simultaneous(void **state)
 {
-	struct hs_peer_info ia, ib;
-
 	(void)state;
 	initiate(0);
 	initiate(1);
 	pump(KEEP);
 	assert_converged();
-	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
-	hs_peer_info(nodes[1].e, nodes[1].peer, &ib);
-	assert_int_equal(ia.handshakes, 1);	/* exactly one handshake won */
-	assert_int_equal(ib.handshakes, 1);
-	assert_int_equal(ib.drops[HS_DROP_SIMULTANEOUS] + ia.drops[HS_DROP_SIMULTANEOUS], 1);
+	assert_int_equal(info_of(0).handshakes, 1);	/* exactly one handshake won */
+	assert_int_equal(info_of(1).handshakes, 1);
+	assert_int_equal(info_of(0).drops[HS_DROP_SIMULTANEOUS] + info_of(1).drops[HS_DROP_SIMULTANEOUS], 1);
+}
+
+/* The same, when both already know each other's challenge (a rekey both ends start at once). */
+static void test_simultaneous_rekey(void **state)
+{
+	(void)state;
+	established_pair();
+	initiate(0);
+	initiate(1);
+	pump(KEEP);
+	assert_converged();
+	assert_int_equal(info_of(0).handshakes, 2);
+	assert_int_equal(info_of(1).handshakes, 2);
 }
 
 static void test_lost_init(void **state)
@@ -320,37 +360,62 @@ static void test_lost_init(void **state)
 	(void)state;
 	initiate(0);
 	pump(DROP_ALL);
-	tick_both(HS_RETX_FIRST_MS * 2);	/* retransmission */
-	assert_int_equal(qn, 1);
+	tick_both(HS_RETX_FIRST_MS * 2);	/* a retransmits; b, idle, starts one of its own */
+	assert_int_equal(qn, 2);
 	pump(KEEP);
 	assert_converged();
+}
+
+/* Every retransmission is a new INIT: new hs_id and ephemeral, so none can go stale. */
+static void test_retransmission_is_a_new_init(void **state)
+{
+	struct ms_msg m1, m2;
+
+	(void)state;
+	initiate(0);
+	assert_int_equal(ms_wire_peek(q[0].buf, q[0].len, &m1), MS_WIRE_OK);
+	ms_wire_decode_body(q[0].buf, q[0].len, &m1);
+	pump(DROP_ALL);
+	now_ms += HS_RETX_FIRST_MS * 2;
+	hs_tick(nodes[0].e, now_ms, &out);
+	run_actions(0);
+	assert_int_equal(qn, 1);
+	assert_int_equal(ms_wire_peek(q[0].buf, q[0].len, &m2), MS_WIRE_OK);
+	ms_wire_decode_body(q[0].buf, q[0].len, &m2);
+	assert_int_equal(m2.type, MS_MSG_INIT);
+	assert_int_not_equal(m1.hs_id, m2.hs_id);
+	assert_memory_not_equal(m1.eph, m2.eph, MS_EPH_LEN);
+	assert_memory_not_equal(m1.nonce, m2.nonce, MS_NONCE_LEN);
+	qn = 0;
 }
 
 static void test_lost_resp(void **state)
 {
 	(void)state;
+	established_pair();
 	initiate(0);
 	deliver_one(0);		/* B gets INIT, queues RESP at q[1] */
 	qn = 0;			/* RESP lost */
-	tick_both(HS_RETX_FIRST_MS * 2);	/* A retransmits INIT, and B its RESP */
+	tick_both(HS_RETX_FIRST_MS * 2);	/* A sends a new INIT, B its RESP again */
 	pump(KEEP);
 	assert_converged();
-	assert_int_equal(nodes[1].ups, 1);
+	assert_int_equal(nodes[1].ups, 2);
 }
 
 static void test_lost_confirm(void **state)
 {
 	(void)state;
+	established_pair();
 	initiate(0);
 	deliver_one(0);		/* RESP queued at 1 */
 	deliver_one(1);		/* A established, CONFIRM queued at 2 */
 	qn = 0;			/* CONFIRM lost */
-	assert_int_equal(nodes[0].ups, 1);
-	assert_int_equal(nodes[1].ups, 0);
+	assert_int_equal(nodes[0].ups, 2);
+	assert_int_equal(nodes[1].ups, 1);
 	tick_both(HS_RETX_FIRST_MS * 2);	/* B retransmits RESP; A answers with the same CONFIRM */
 	pump(KEEP);
 	assert_converged();
-	assert_int_equal(nodes[0].ups, 1);	/* no second handshake */
+	assert_int_equal(nodes[0].ups, 2);	/* no third handshake */
 }
 
 static void test_duplicates(void **state)
@@ -362,23 +427,29 @@ static void test_duplicates(void **state)
 	assert_converged();
 }
 
+/* B answered and was never confirmed: it drops its pending SAs and starts a handshake itself,
+ * since A may believe the pair is up with keys B no longer has. */
 static void test_responder_gives_up(void **state)
 {
 	(void)state;
+	established_pair();
 	initiate(0);
 	deliver_one(0);
 	qn = 0;
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET), 2);	/* current and pending */
 	hs_engine_free(nodes[0].e);	/* the initiator vanishes */
 	nodes[0].e = hs_engine_new("m", "a", MS_CIPHER_AES_GCM_256, secret, alloc_spi, &nodes[0]);
 	nodes[0].peer = hs_peer_add(nodes[0].e, "b", 3);
-	for (int i = 0; i < 12; i++) {
+	for (int i = 0; i < 12 && info_of(1).state == HS_RESP_SENT; i++) {
 		now_ms += HS_RETX_MAX_MS;
 		hs_tick(nodes[1].e, now_ms, &out);
 		run_actions(1);
 	}
-	/* B's unconfirmed inbound SAs are gone again */
-	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET), 0);
-	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET6), 0);
+	/* B's unconfirmed inbound SAs are gone again; its current ones stay */
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET), 1);
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET6), 1);
+	assert_int_equal(info_of(1).state, HS_INIT_SENT);
+	qn = 0;
 }
 
 static void test_replay_and_reorder(void **state)
@@ -387,6 +458,7 @@ static void test_replay_and_reorder(void **state)
 	int peer;
 
 	(void)state;
+	established_pair();
 	initiate(0);
 	deliver_one(0);
 	deliver_one(1);
@@ -394,33 +466,50 @@ static void test_replay_and_reorder(void **state)
 	memcpy(old, q, sizeof(old));	/* INIT, RESP, CONFIRM as sent */
 	qn = 0;
 	assert_converged();
-	/* Later, the same messages again: nothing changes, nothing is installed. */
-	assert_int_equal(hs_input(nodes[1].e, old[0].buf, old[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_REPLAY);
-	assert_int_equal(out.n, 0);
-	assert_int_equal(hs_input(nodes[1].e, old[2].buf, old[2].len, now_ms, wall_ns, &out, &peer), HS_DROP_UNEXPECTED);
+	/* Later, the same messages again: nothing is installed.  The INIT's challenge is used up, so
+	 * it is only challenged (a small reply, no DH, no SPI, no SA). */
+	assert_int_equal(hs_receive(nodes[1].e, old[0].buf, old[0].len, now_ms, &out, &peer), HS_DROP_CHALLENGED);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.act[0].type, HS_ACT_SEND);
+	run_actions(1);
+	assert_int_equal(deliver_one(0), HS_DROP_UNEXPECTED);	/* a has no INIT for that CHALLENGE */
+	qn = 0;
+	assert_int_equal(hs_receive(nodes[1].e, old[2].buf, old[2].len, now_ms, &out, &peer), HS_DROP_UNEXPECTED);
 	assert_int_equal(out.n, 0);
 	/* A replayed RESP only makes A repeat its CONFIRM, which B ignores. */
-	hs_input(nodes[0].e, old[1].buf, old[1].len, now_ms, wall_ns, &out, &peer);
+	hs_receive(nodes[0].e, old[1].buf, old[1].len, now_ms, &out, &peer);
 	run_actions(0);
 	pump(KEEP);
 	assert_converged();
-	assert_int_equal(nodes[0].ups + nodes[1].ups, 2);
+	assert_int_equal(nodes[0].ups + nodes[1].ups, 4);
 }
 
-static void test_stale_init_after_restart(void **state)
+/* No clock decides freshness: an INIT recorded at any time and replayed after B restarted (new
+ * challenge) makes no SA, however old and whatever either clock says. */
+static void test_replayed_init_after_restart(void **state)
 {
-	struct pkt old;
+	struct pkt first, accepted;
 	int peer;
 
 	(void)state;
 	initiate(0);
-	old = q[0];
+	first = q[0];			/* echoes nothing */
+	deliver_one(0);
+	deliver_one(1);
+	accepted = q[2];		/* echoed b's challenge: b accepted this one */
 	pump(KEEP);
-	/* B restarts (forgets the last timestamp) and sees the INIT again 11 minutes later. */
-	make_node(1, "b", "a", secret, "m", 3);
-	wall_ns += 660ull * 1000000000ull;
-	assert_int_equal(hs_input(nodes[1].e, old.buf, old.len, now_ms, wall_ns, &out, &peer), HS_DROP_REPLAY);
-	assert_int_equal(out.n, 0);
+	assert_converged();
+	make_node(1, "b", "a", secret, "m", 3);	/* B restarts */
+	now_ms += 400ull * 24 * 3600 * 1000;	/* over a year later */
+	assert_int_equal(hs_receive(nodes[1].e, first.buf, first.len, now_ms, &out, &peer), HS_DROP_CHALLENGED);
+	assert_int_equal(out.n, 1);
+	sodium_memzero(&out, sizeof(out));
+	assert_int_equal(hs_receive(nodes[1].e, accepted.buf, accepted.len, now_ms, &out, &peer), HS_DROP_CHALLENGED);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.act[0].type, HS_ACT_SEND);
+	sodium_memzero(&out, sizeof(out));
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET), 0);
+	assert_false(info_of(1).established);
 }
 
 static void test_peer_restart_fresh_keys(void **state)
@@ -428,15 +517,13 @@ static void test_peer_restart_fresh_keys(void **state)
 	struct hs_peer_info before, after;
 
 	(void)state;
-	initiate(0);
-	pump(KEEP);
-	assert_converged();
-	hs_peer_info(nodes[0].e, nodes[0].peer, &before);
+	established_pair();
+	before = info_of(0);
 	/* B's agent restarts with no memory; its fresh handshake replaces the pair's SAs. */
 	make_node(1, "b", "a", secret, "m", 3);
 	initiate(1);
 	pump(KEEP);
-	hs_peer_info(nodes[0].e, nodes[0].peer, &after);
+	after = info_of(0);
 	assert_int_not_equal(before.in_spi[0], after.in_spi[0]);
 	assert_int_not_equal(before.out_spi[0], after.out_spi[0]);
 	/* A keeps its old inbound SAs for the grace period, then deletes them. */
@@ -464,9 +551,7 @@ static void test_rekey_keeps_old_sas_a_while(void **state)
 	struct hs_peer_info a, b;
 
 	(void)state;
-	initiate(0);
-	pump(KEEP);
-	assert_converged();
+	established_pair();
 	for (int k = 0; k < 3; k++) {	/* three rekeys inside one outbound grace */
 		initiate(k % 2);
 		pump(KEEP);
@@ -476,8 +561,8 @@ static void test_rekey_keeps_old_sas_a_while(void **state)
 		}
 		tick_both(HS_OLD_OUTBOUND_GRACE_MS / 4);
 	}
-	hs_peer_info(nodes[0].e, nodes[0].peer, &a);
-	hs_peer_info(nodes[1].e, nodes[1].peer, &b);
+	a = info_of(0);
+	b = info_of(1);
 	tick_both(HS_OLD_OUTBOUND_GRACE_MS * 3 / 4 - 1);
 	assert_int_equal(count_sa(&nodes[0], MS_DIR_OUT, AF_INET), 2);
 	tick_both(2);
@@ -491,6 +576,108 @@ static void test_rekey_keeps_old_sas_a_while(void **state)
 	assert_converged();
 }
 
+/* meshsec rekey: a forced handshake abandons whatever is under way and always starts anew. */
+static void test_forced_rekey(void **state)
+{
+	struct ms_msg m1, m2;
+
+	(void)state;
+	established_pair();
+	initiate(0);
+	assert_int_equal(hs_initiate(nodes[0].e, nodes[0].peer, now_ms, false, &out), -EALREADY);
+	assert_int_equal(ms_wire_peek(q[0].buf, q[0].len, &m1), MS_WIRE_OK);
+	ms_wire_decode_body(q[0].buf, q[0].len, &m1);
+	qn = 0;
+	force(0);
+	assert_int_equal(qn, 1);
+	assert_int_equal(ms_wire_peek(q[0].buf, q[0].len, &m2), MS_WIRE_OK);
+	ms_wire_decode_body(q[0].buf, q[0].len, &m2);
+	assert_int_not_equal(m1.hs_id, m2.hs_id);
+	deliver_one(0);		/* b: RESP_SENT, with pending inbound SAs */
+	qn = 0;
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET), 2);
+	force(1);		/* b forces one of its own: its pending SAs go */
+	assert_int_equal(count_sa(&nodes[1], MS_DIR_IN, AF_INET), 1);
+	assert_int_equal(info_of(1).state, HS_INIT_SENT);
+	pump(KEEP);
+	tick_both(HS_RETX_MAX_MS);	/* a was waiting for a RESP that never comes: it retries */
+	pump(KEEP);
+	assert_converged();
+}
+
+/*
+ * Regression (issue 9): b consumed a's INIT, and every answer of b's was lost for 40 s, long
+ * enough for b to give up.  Version 1 retransmitted the same INIT, which b dropped as a replay
+ * forever.  Now the pair comes up once the loss stops.
+ */
+static void test_answers_lost_for_40s(void **state)
+{
+	uint64_t healed;
+
+	(void)state;
+	initiate(0);
+	pump(KEEP);	/* challenge round: both know each other's challenge; pair up */
+	assert_converged();
+	make_node(0, "a", "b", secret, "m", 3);	/* a restarts: new keys needed */
+	initiate(0);
+	for (uint64_t t = 0; t < 40000; t += 100) {
+		pump(DROP_FROM_B);
+		tick_both(100);
+	}
+	pump(DROP_FROM_B);
+	healed = now_ms;
+	while (!(info_of(0).established && info_of(1).established && info_of(0).session == info_of(1).session) &&
+	       now_ms - healed < 2 * HS_RETX_MAX_MS) {
+		pump(KEEP);
+		tick_both(100);
+	}
+	pump(KEEP);
+	assert_true(now_ms - healed < 2 * HS_RETX_MAX_MS);
+	assert_converged();
+}
+
+/* Regression (issue 9): b's kernel refused SPIs for a while (module loading, ENOMEM). */
+static void test_responder_kernel_not_ready(void **state)
+{
+	(void)state;
+	nodes[1].fail_alloc = 6;
+	initiate(0);
+	for (int i = 0; i < 600 && !(info_of(0).established && info_of(1).established); i++) {
+		pump(KEEP);
+		tick_both(100);
+	}
+	pump(KEEP);
+	assert_int_equal(nodes[1].fail_alloc, 0);
+	assert_converged();
+}
+
+/* Replies are budgeted per peer: a burst of replayed INITs gets HS_REPLY_BURST challenges, then
+ * nothing; once the budget refills a genuine handshake goes through. */
+static void test_reply_budget(void **state)
+{
+	struct pkt init;
+	int peer, challenged = 0, limited = 0;
+
+	(void)state;
+	initiate(0);
+	init = q[0];
+	qn = 0;
+	for (int i = 0; i < 100; i++) {
+		enum hs_verdict v = hs_receive(nodes[1].e, init.buf, init.len, now_ms, &out, &peer);
+
+		challenged += v == HS_DROP_CHALLENGED;
+		limited += v == HS_DROP_RATE_LIMITED;
+		sodium_memzero(&out, sizeof(out));
+	}
+	assert_int_equal(challenged, HS_REPLY_BURST);
+	assert_int_equal(limited, 100 - HS_REPLY_BURST);
+	tick_both(1000);
+	qn = 0;
+	force(0);
+	pump(KEEP);
+	assert_converged();
+}
+
 static void test_wrong_secret_and_mesh(void **state)
 {
 	int peer;
@@ -498,12 +685,12 @@ static void test_wrong_secret_and_mesh(void **state)
 	(void)state;
 	make_node(1, "b", "a", other_secret, "m", 3);
 	initiate(1);
-	assert_int_equal(hs_input(nodes[0].e, q[0].buf, q[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_BAD_MAC);
+	assert_int_equal(hs_receive(nodes[0].e, q[0].buf, q[0].len, now_ms, &out, &peer), HS_DROP_BAD_MAC);
 	assert_int_equal(out.n, 0);
 	qn = 0;
 	make_node(1, "b", "a", secret, "other-mesh", 3);
 	initiate(1);
-	assert_int_equal(hs_input(nodes[0].e, q[0].buf, q[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_BAD_MAC);
+	assert_int_equal(hs_receive(nodes[0].e, q[0].buf, q[0].len, now_ms, &out, &peer), HS_DROP_BAD_MAC);
 	assert_int_equal(out.n, 0);
 }
 
@@ -518,23 +705,23 @@ static void test_malformed(void **state)
 	len = q[0].len;
 	memcpy(buf, q[0].buf, len);
 	for (size_t cut = 0; cut < len; cut++)
-		assert_int_equal(hs_input(nodes[0].e, buf, cut, now_ms, wall_ns, &out, &peer), HS_DROP_MALFORMED);
+		assert_int_equal(hs_receive(nodes[0].e, buf, cut, now_ms, &out, &peer), HS_DROP_MALFORMED);
 	memset(big, 0, sizeof(big));
 	memcpy(big, buf, len);
-	assert_int_equal(hs_input(nodes[0].e, big, len + 1, now_ms, wall_ns, &out, &peer), HS_DROP_MALFORMED);
-	assert_int_equal(hs_input(nodes[0].e, big, sizeof(big), now_ms, wall_ns, &out, &peer), HS_DROP_MALFORMED);
-	buf[3] = 2;	/* another protocol version */
-	assert_int_equal(hs_input(nodes[0].e, buf, len, now_ms, wall_ns, &out, &peer), HS_DROP_MALFORMED);
-	buf[3] = 1;
+	assert_int_equal(hs_receive(nodes[0].e, big, len + 1, now_ms, &out, &peer), HS_DROP_MALFORMED);
+	assert_int_equal(hs_receive(nodes[0].e, big, sizeof(big), now_ms, &out, &peer), HS_DROP_MALFORMED);
+	buf[3] = 1;	/* another protocol version */
+	assert_int_equal(hs_receive(nodes[0].e, buf, len, now_ms, &out, &peer), HS_DROP_MALFORMED);
+	buf[3] = MS_WIRE_VERSION;
 	for (size_t bit = 8 * 8; bit < len * 8; bit += 7) {	/* any flipped bit after the header */
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		assert_int_not_equal(hs_input(nodes[0].e, buf, len, now_ms, wall_ns, &out, &peer), HS_ACCEPTED);
+		assert_int_not_equal(hs_receive(nodes[0].e, buf, len, now_ms, &out, &peer), HS_DROP_CHALLENGED);
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	}
 	assert_int_equal(out.n, 0);
 	assert_int_equal(count_sa(&nodes[0], MS_DIR_IN, AF_INET), 0);
-	/* The intact message still works. */
-	assert_int_equal(hs_input(nodes[0].e, buf, len, now_ms, wall_ns, &out, &peer), HS_ACCEPTED);
+	/* The intact message is authentic (and, echoing nothing, challenged). */
+	assert_int_equal(hs_receive(nodes[0].e, buf, len, now_ms, &out, &peer), HS_DROP_CHALLENGED);
 	run_actions(0);
 }
 
@@ -545,11 +732,11 @@ static void test_not_for_us_and_unknown(void **state)
 	(void)state;
 	make_node(1, "b", "c", secret, "m", 3);	/* b talks to c */
 	initiate(1);
-	assert_int_equal(hs_input(nodes[0].e, q[0].buf, q[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_NOT_FOR_US);
+	assert_int_equal(hs_receive(nodes[0].e, q[0].buf, q[0].len, now_ms, &out, &peer), HS_DROP_NOT_FOR_US);
 	qn = 0;
 	make_node(1, "z", "a", secret, "m", 3);	/* z is not in a's peers */
 	initiate(1);
-	assert_int_equal(hs_input(nodes[0].e, q[0].buf, q[0].len, now_ms, wall_ns, &out, &peer), HS_DROP_UNKNOWN_PEER);
+	assert_int_equal(hs_receive(nodes[0].e, q[0].buf, q[0].len, now_ms, &out, &peer), HS_DROP_UNKNOWN_PEER);
 	assert_int_equal(hs_engine_drops(nodes[0].e)[HS_DROP_UNKNOWN_PEER], 1);
 }
 
@@ -580,7 +767,8 @@ static void test_remove_peer_deletes_all(void **state)
 		assert_false(nodes[0].sa[i].used);
 }
 
-/* The kernel refused a's SAs: all go, no new handshake before the backoff, then a fresh one. */
+/* The kernel refused a's SAs: all go, no new handshake before the backoff, then the engine
+ * starts a fresh one by itself. */
 static void test_kernel_failure_backs_off(void **state)
 {
 	struct hs_peer_info info;
@@ -592,20 +780,20 @@ static void test_kernel_failure_backs_off(void **state)
 	run_actions(0);
 	for (int i = 0; i < MAX_SA; i++)
 		assert_false(nodes[0].sa[i].used);
-	hs_peer_info(nodes[0].e, nodes[0].peer, &info);
+	info = info_of(0);
 	assert_false(info.established);
 	assert_int_equal(info.state, HS_IDLE);
 	assert_int_equal(info.drops[HS_DROP_FAILED], 1);
-	initiate(0);
+	assert_int_equal(hs_initiate(nodes[0].e, nodes[0].peer, now_ms, false, &out), -EAGAIN);
 	assert_int_equal(qn, 0);	/* backing off */
 	tick_both(HS_RETX_FIRST_MS * 2 * 5 / 4 + 1);	/* the first failure's backoff, at most */
-	initiate(0);
-	assert_int_equal(qn, 1);
+	assert_int_equal(qn, 1);	/* the engine retried by itself */
 	pump(KEEP);
 	assert_converged();
 }
 
-/* Keepalives: RTT and digest from an answered PING; replays and stray PONGs change nothing. */
+/* Keepalives: RTT and digest from an answered PING; replays, stray PONGs and PINGs of another
+ * session change nothing. */
 static void test_keepalive(void **state)
 {
 	uint8_t da[MS_DIGEST_LEN], db[MS_DIGEST_LEN];
@@ -617,10 +805,11 @@ static void test_keepalive(void **state)
 	memset(db, 0xbb, sizeof(db));
 	hs_set_digest(nodes[0].e, da);
 	hs_set_digest(nodes[1].e, db);
+	assert_false(hs_ping(nodes[0].e, nodes[0].peer, now_ms, &out));	/* no session yet */
 	initiate(0);
 	pump(KEEP);
-	now_ms += 1000, wall_ns += 1000000000ull;
-	hs_ping(nodes[0].e, nodes[0].peer, now_ms, wall_ns, &out);
+	now_ms += 1000;
+	assert_true(hs_ping(nodes[0].e, nodes[0].peer, now_ms, &out));
 	run_actions(0);
 	assert_int_equal(qn, 1);
 	ping = q[0];
@@ -628,13 +817,13 @@ static void test_keepalive(void **state)
 	assert_int_equal(deliver_one(0), HS_ACCEPTED);	/* b answers */
 	assert_int_equal(qn, 2);
 	pong = q[1];
-	hs_peer_info(nodes[1].e, nodes[1].peer, &ib);
+	ib = info_of(1);
 	assert_true(ib.have_digest);
 	assert_memory_equal(ib.peer_digest, da, MS_DIGEST_LEN);
 	assert_int_equal(ib.last_seen_ms, now_ms);
 	now_ms += 5;
 	assert_int_equal(deliver_one(1), HS_ACCEPTED);	/* a gets the PONG */
-	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
+	ia = info_of(0);
 	assert_int_equal(ia.rtt_us, 12000);
 	assert_memory_equal(ia.peer_digest, db, MS_DIGEST_LEN);
 	assert_false(ia.ping_outstanding);
@@ -646,20 +835,28 @@ static void test_keepalive(void **state)
 	q[0] = pong;
 	assert_int_equal(deliver_one(0), HS_DROP_UNEXPECTED);
 	/* a PONG forged for an outstanding PING fails its MAC */
-	hs_ping(nodes[0].e, nodes[0].peer, now_ms, wall_ns, &out);
+	hs_ping(nodes[0].e, nodes[0].peer, now_ms, &out);
 	run_actions(0);
 	pong.buf[pong.len - 1] ^= 1;
 	pong.to = 0;
 	qn = 0;
 	q[qn++] = pong;
 	assert_int_not_equal(deliver_one(0), HS_ACCEPTED);
-	hs_peer_info(nodes[0].e, nodes[0].peer, &ia);
-	assert_true(ia.ping_outstanding);
+	assert_true(info_of(0).ping_outstanding);
+	/* after a rekey, a PING of the old session is not answered */
+	qn = 0;
+	initiate(1);
+	pump(KEEP);
+	q[0] = ping;
+	qn = 1;
+	assert_int_equal(deliver_one(0), HS_DROP_UNEXPECTED);
+	assert_int_equal(qn, 1);
 }
 
 /*
  * a's INIT went out before b started (lost); b's own INIT then reaches a, which wins the tie:
- * a sends its INIT again at once, so the pair comes up without waiting for a's backoff.
+ * a sends its INIT again at once (made anew to echo b's challenge, just heard), so the pair comes
+ * up without waiting for a's backoff.
  */
 static void test_late_peer_gets_init_again(void **state)
 {
@@ -671,6 +868,7 @@ static void test_late_peer_gets_init_again(void **state)
 	assert_int_equal(qn, 2);	/* a's INIT again, without any tick */
 	q[0] = q[1];
 	qn = 1;
+	assert_int_equal(deliver_one(0), HS_ACCEPTED);	/* fresh: b answers it at once */
 	pump(KEEP);
 	assert_converged();
 }
@@ -679,10 +877,12 @@ static void test_late_peer_gets_init_again(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_basic), T(test_secrets_wiped), T(test_higher_name_initiates), T(test_simultaneous), T(test_lost_init),
-		T(test_lost_resp), T(test_lost_confirm), T(test_duplicates), T(test_responder_gives_up),
-		T(test_replay_and_reorder), T(test_stale_init_after_restart), T(test_peer_restart_fresh_keys),
-		T(test_rekey_is_fresh), T(test_rekey_keeps_old_sas_a_while), T(test_wrong_secret_and_mesh), T(test_malformed),
+		T(test_basic), T(test_secrets_wiped), T(test_higher_name_initiates), T(test_simultaneous),
+		T(test_simultaneous_rekey), T(test_lost_init), T(test_retransmission_is_a_new_init), T(test_lost_resp),
+		T(test_lost_confirm), T(test_duplicates), T(test_responder_gives_up), T(test_replay_and_reorder),
+		T(test_replayed_init_after_restart), T(test_peer_restart_fresh_keys), T(test_rekey_is_fresh),
+		T(test_rekey_keeps_old_sas_a_while), T(test_forced_rekey), T(test_answers_lost_for_40s),
+		T(test_responder_kernel_not_ready), T(test_reply_budget), T(test_wrong_secret_and_mesh), T(test_malformed),
 		T(test_not_for_us_and_unknown), T(test_single_family), T(test_remove_peer_deletes_all),
 		T(test_kernel_failure_backs_off), T(test_keepalive), T(test_late_peer_gets_init_again),
 	};

@@ -9,6 +9,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -107,9 +108,12 @@ static void derive(struct inputs *in)
 
 static void test_keys(void **state)
 {
-	static const struct { const char *name; size_t len; enum ms_kdir dir; int fam; } t[] = {
-		{ "esp_aes_gcm_256_i2r_v4", 36, MS_KDIR_I2R, 4 }, { "esp_aes_gcm_256_r2i_v4", 36, MS_KDIR_R2I, 4 },
-		{ "esp_aes_gcm_256_i2r_v6", 36, MS_KDIR_I2R, 6 }, { "esp_aes_gcm_128_i2r_v4", 20, MS_KDIR_I2R, 4 },
+	static const struct { const char *name, *cipher; size_t len; enum ms_kdir dir; int fam; } t[] = {
+		{ "esp_aes_gcm_256_i2r_v4", "aes-gcm-256", 36, MS_KDIR_I2R, 4 },
+		{ "esp_aes_gcm_256_r2i_v4", "aes-gcm-256", 36, MS_KDIR_R2I, 4 },
+		{ "esp_aes_gcm_256_i2r_v6", "aes-gcm-256", 36, MS_KDIR_I2R, 6 },
+		{ "esp_aes_gcm_128_i2r_v4", "aes-gcm-128", 20, MS_KDIR_I2R, 4 },
+		{ "esp_chacha20_poly1305_i2r_v4", "chacha20-poly1305", 36, MS_KDIR_I2R, 4 },
 	};
 	struct inputs in;
 	uint8_t pair_rev[MS_KEY_LEN], k[MS_TRAFFIC_KEY_MAX];
@@ -124,81 +128,106 @@ static void test_keys(void **state)
 	assert_memory_equal(pair_rev, in.pair, MS_KEY_LEN);	/* both ends derive the same */
 	expect("mac_key", in.mac, MS_KEY_LEN);
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		ms_kdf_traffic_key(k, t[i].len, in.pair, in.dh, in.pk_i, in.pk_r, in.nonce_i, in.nonce_r, t[i].dir, t[i].fam);
+		ms_kdf_traffic_key(k, t[i].cipher, t[i].len, in.pair, in.dh, in.pk_i, in.pk_r, in.nonce_i, in.nonce_r, t[i].dir, t[i].fam);
 		expect(t[i].name, k, t[i].len);
 	}
 }
 
+static void names(struct ms_msg *m, enum ms_msg_type type, bool from_initiator)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	snprintf(m->sender, sizeof(m->sender), "%s", get(from_initiator ? "initiator" : "responder"));
+	snprintf(m->receiver, sizeof(m->receiver), "%s", get(from_initiator ? "responder" : "initiator"));
+}
+
+/* Encodes, compares with the document, then decodes and checks the MAC chain. */
+static void roundtrip(const char *name, const struct ms_msg *m, const uint8_t *mac_key, const uint8_t *prev,
+		      uint8_t *buf, size_t *len)
+{
+	static const uint8_t zero[MS_WIRE_MAC_LEN];
+	struct ms_msg d;
+
+	*len = ms_wire_encode(m, mac_key, prev, buf);
+	expect(name, buf, *len);
+	assert_int_equal(ms_wire_peek(buf, *len, &d), MS_WIRE_OK);
+	assert_int_equal(ms_wire_verify(buf, *len, mac_key, prev), MS_WIRE_OK);
+	assert_int_equal(ms_wire_verify(buf, *len, mac_key, sodium_is_zero(prev, MS_WIRE_MAC_LEN) ? mac_key : zero), MS_WIRE_BAD_MAC);
+	ms_wire_decode_body(buf, *len, &d);
+	assert_int_equal(d.type, m->type);
+	assert_string_equal(d.sender, m->sender);
+	assert_memory_equal(d.chal, m->chal, MS_CHAL_LEN);
+	assert_memory_equal(d.echo, m->echo, MS_CHAL_LEN);
+	assert_int_equal(d.hs_id, m->hs_id);
+	assert_int_equal(d.seq, m->seq);
+	assert_memory_equal(d.eph, m->eph, MS_EPH_LEN);
+	assert_memory_equal(d.nonce, m->nonce, MS_NONCE_LEN);
+	assert_memory_equal(d.spi, m->spi, sizeof(d.spi));
+	assert_memory_equal(d.digest, m->digest, MS_DIGEST_LEN);
+}
+
+/* INIT (echoing the responder's challenge), RESP (with its next one), CONFIRM; and the
+ * CHALLENGE the responder would have sent had the INIT not echoed its current challenge. */
 static void test_messages(void **state)
 {
 	static const uint8_t zero[MS_WIRE_MAC_LEN];
 	struct inputs in;
-	struct ms_msg m[3], d;
-	uint8_t buf[3][MS_WIRE_MAX];
-	size_t len[3];
-	const char *names[3] = { "msg_init", "msg_resp", "msg_confirm" };
+	struct ms_msg m;
+	uint8_t init[MS_WIRE_MAX], resp[MS_WIRE_MAX], buf[MS_WIRE_MAX];
+	size_t li, lr, l;
 
 	(void)state;
 	derive(&in);
-	for (int i = 0; i < 3; i++) {
-		memset(&m[i], 0, sizeof(m[i]));
-		m[i].type = (enum ms_msg_type)(MS_MSG_INIT + i);
-		snprintf(m[i].sender, sizeof(m[i].sender), "%s", get(i == 1 ? "responder" : "initiator"));
-		snprintf(m[i].receiver, sizeof(m[i].receiver), "%s", get(i == 1 ? "initiator" : "responder"));
-		m[i].hs_id = strtoull(get("hs_id"), NULL, 16);
-	}
-	m[0].ts = strtoull(get("ts"), NULL, 10);
-	memcpy(m[0].eph, in.pk_i, 32);
-	memcpy(m[0].nonce, in.nonce_i, MS_NONCE_LEN);
-	memcpy(m[1].eph, in.pk_r, 32);
-	memcpy(m[1].nonce, in.nonce_r, MS_NONCE_LEN);
-	m[1].spi[0] = (uint32_t)strtoul(get("resp_spi_v4"), NULL, 16);
-	m[1].spi[1] = (uint32_t)strtoul(get("resp_spi_v6"), NULL, 16);
-	m[2].spi[0] = (uint32_t)strtoul(get("confirm_spi_v4"), NULL, 16);
-	m[2].spi[1] = (uint32_t)strtoul(get("confirm_spi_v6"), NULL, 16);
-	for (int i = 0; i < 3; i++) {
-		const uint8_t *prev = i == 0 ? zero : ms_wire_mac(buf[i - 1], len[i - 1]);
-
-		len[i] = ms_wire_encode(&m[i], in.mac, prev, buf[i]);
-		expect(names[i], buf[i], len[i]);
-		/* and the decoder reads back what was encoded, under the chained MAC only */
-		assert_int_equal(ms_wire_peek(buf[i], len[i], &d), MS_WIRE_OK);
-		assert_int_equal(ms_wire_verify(buf[i], len[i], in.mac, prev), MS_WIRE_OK);
-		assert_int_equal(ms_wire_verify(buf[i], len[i], in.mac, i == 0 ? in.mac : zero), MS_WIRE_BAD_MAC);
-		ms_wire_decode_body(buf[i], len[i], &d);
-		assert_int_equal(d.hs_id, m[i].hs_id);
-		assert_int_equal(d.ts, m[i].ts);
-		assert_memory_equal(d.spi, m[i].spi, sizeof(d.spi));
-	}
+	names(&m, MS_MSG_INIT, true);
+	m.hs_id = strtoull(get("hs_id"), NULL, 16);
+	hex_in("chal_i", m.chal, MS_CHAL_LEN);
+	hex_in("chal_r", m.echo, MS_CHAL_LEN);
+	memcpy(m.eph, in.pk_i, 32);
+	memcpy(m.nonce, in.nonce_i, MS_NONCE_LEN);
+	roundtrip("msg_init", &m, in.mac, zero, init, &li);
+	names(&m, MS_MSG_CHALLENGE, false);
+	m.hs_id = strtoull(get("hs_id"), NULL, 16);
+	hex_in("chal_r", m.chal, MS_CHAL_LEN);
+	roundtrip("msg_challenge", &m, in.mac, ms_wire_mac(init, li), buf, &l);
+	names(&m, MS_MSG_RESP, false);
+	m.hs_id = strtoull(get("hs_id"), NULL, 16);
+	hex_in("chal_r_next", m.chal, MS_CHAL_LEN);
+	memcpy(m.eph, in.pk_r, 32);
+	memcpy(m.nonce, in.nonce_r, MS_NONCE_LEN);
+	m.spi[0] = (uint32_t)strtoul(get("resp_spi_v4"), NULL, 16);
+	m.spi[1] = (uint32_t)strtoul(get("resp_spi_v6"), NULL, 16);
+	roundtrip("msg_resp", &m, in.mac, ms_wire_mac(init, li), resp, &lr);
+	names(&m, MS_MSG_CONFIRM, true);
+	m.hs_id = strtoull(get("hs_id"), NULL, 16);
+	hex_in("chal_i", m.chal, MS_CHAL_LEN);
+	m.spi[0] = (uint32_t)strtoul(get("confirm_spi_v4"), NULL, 16);
+	m.spi[1] = (uint32_t)strtoul(get("confirm_spi_v6"), NULL, 16);
+	roundtrip("msg_confirm", &m, in.mac, ms_wire_mac(resp, lr), buf, &l);
 }
 
-/* Keepalive: the initiator pings, the responder answers, the PONG chained to the PING. */
+/* Keepalive in the session the handshake made: the initiator pings, the PONG chained to the PING. */
 static void test_keepalive(void **state)
 {
 	static const uint8_t zero[MS_WIRE_MAC_LEN];
 	struct inputs in;
-	struct ms_msg ping = { .type = MS_MSG_PING }, pong = { .type = MS_MSG_PONG }, d;
-	uint8_t b1[MS_WIRE_MAX], b2[MS_WIRE_MAX];
+	struct ms_msg m;
+	uint8_t ping[MS_WIRE_MAX], pong[MS_WIRE_MAX];
 	size_t l1, l2;
 
 	(void)state;
 	derive(&in);
-	snprintf(ping.sender, sizeof(ping.sender), "%s", get("initiator"));
-	snprintf(ping.receiver, sizeof(ping.receiver), "%s", get("responder"));
-	snprintf(pong.sender, sizeof(pong.sender), "%s", get("responder"));
-	snprintf(pong.receiver, sizeof(pong.receiver), "%s", get("initiator"));
-	ping.ts = pong.ts = strtoull(get("ping_seq"), NULL, 10);
-	hex_in("digest_i", ping.digest, MS_DIGEST_LEN);
-	hex_in("digest_r", pong.digest, MS_DIGEST_LEN);
-	l1 = ms_wire_encode(&ping, in.mac, zero, b1);
-	l2 = ms_wire_encode(&pong, in.mac, ms_wire_mac(b1, l1), b2);
-	expect("msg_ping", b1, l1);
-	expect("msg_pong", b2, l2);
-	assert_int_equal(ms_wire_peek(b2, l2, &d), MS_WIRE_OK);
-	assert_int_equal(ms_wire_verify(b2, l2, in.mac, ms_wire_mac(b1, l1)), MS_WIRE_OK);
-	ms_wire_decode_body(b2, l2, &d);
-	assert_int_equal(d.ts, ping.ts);
-	assert_memory_equal(d.digest, pong.digest, MS_DIGEST_LEN);
+	names(&m, MS_MSG_PING, true);
+	hex_in("chal_i", m.chal, MS_CHAL_LEN);
+	m.hs_id = strtoull(get("hs_id"), NULL, 16);
+	m.seq = strtoull(get("ping_seq"), NULL, 10);
+	hex_in("digest_i", m.digest, MS_DIGEST_LEN);
+	roundtrip("msg_ping", &m, in.mac, zero, ping, &l1);
+	names(&m, MS_MSG_PONG, false);
+	hex_in("chal_r_next", m.chal, MS_CHAL_LEN);
+	m.hs_id = strtoull(get("hs_id"), NULL, 16);
+	m.seq = strtoull(get("ping_seq"), NULL, 10);
+	hex_in("digest_r", m.digest, MS_DIGEST_LEN);
+	roundtrip("msg_pong", &m, in.mac, ms_wire_mac(ping, l1), pong, &l2);
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,42 @@
+/* The node core's state, shared by core.c and core_liveness.c only (see meshsec/core.h). */
+#ifndef MESHSEC_CORE_INTERNAL_H
+#define MESHSEC_CORE_INTERNAL_H
+
+#include "meshsec/core.h"
+
+/* An SA found at start: kept until its pair has fresh keys, then retired after the grace. */
+struct core_stale {
+	struct ms_addr dst;
+	uint32_t spi;
+	int peer;
+	bool inbound;
+	uint64_t deadline_ms;	/* 0: waiting for the pair's handshake */
+};
+
+struct core {
+	const struct core_ops *ops;
+	void *ctx;
+	struct hs_engine *hs;
+	struct hs_out *out;		/* sodium_malloc: actions carry keys */
+	char self[MS_NAME_MAX + 1];
+	struct ms_addr self4, self6;
+	enum ms_cipher cipher;
+	unsigned keepalive_s, dead_after_s;
+	uint64_t rekey_s, rekey_bytes, rekey_packets;
+	struct core_peer *peers;	/* indexed by engine peer id */
+	size_t cap;
+	struct core_stale *stale;
+	size_t n_stale;
+	uint64_t counters_ms;		/* last look at the SA counters */
+	uint8_t digest[MS_DIGEST_LEN];
+	struct core_stats st;
+};
+
+void core_logf(struct core *c, enum core_log level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const struct ms_addr *core_self_addr(const struct core *c, int family);
+/* Carries c->out out in order (see core.c); then wipes it. */
+void core_run(struct core *c, uint64_t now_ms);
+/* Liveness: counters, keepalives, dead peers, self-healing, rekey by age; then peer states. */
+uint64_t core_liveness(struct core *c, uint64_t now_ms);
+
+#endif
