@@ -345,6 +345,7 @@ void core_start(struct core *c, uint64_t now_ms)
 {
 	for (size_t i = 0; i < c->cap; i++)
 		if (c->peers[i].used) {
+			c->peers[i].since_ms = now_ms;
 			hs_initiate(c->hs, (int)i, now_ms, false, c->out);
 			core_run(c, now_ms);
 		}

@@ -244,7 +244,7 @@ check_sanitizers() {
 INJECT=$BUILDDIR/tests/tools/ms-inject
 
 # agent_stat I NAME: a counter from the agent's SIGUSR1 stats line ("bad MAC", "replay", "spoofed
-# source", "rate-limited", "malformed", "unexpected", "accepted", "kernel errors").
+# source", "rate limited", "challenged", "malformed", "unexpected", "accepted", "kernel errors").
 agent_stat() {
 	local before
 	before=$(grep -c 'stats: datagrams' "$RESULTS/n$1.log")

@@ -23,6 +23,9 @@ write_inventory 6
 agent_start 6
 check "every node has SAs with the 6th" wait_until 10 mesh_complete 6
 # From the change to the last of the 5 new pairs up at both ends, by the agents' own clocks.
+# The change reaches n6 when its agent starts: a loaded guest may take seconds to start a process.
+t6=$(last_log_ms 'this node is n6' "$RESULTS/n6.log")
+[ "$t6" -gt "$t0" ] && t0=$t6
 t1=$(last_log_ms 'up with fresh keys' "$RESULTS/n6.log")
 t1b=$(last_log_ms 'peer n6: up with fresh keys' "$RESULTS"/n[1-5].log)
 [ "$t1b" -gt "$t1" ] && t1=$t1b

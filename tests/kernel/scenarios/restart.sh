@@ -15,11 +15,16 @@ sleep 1
 ups_before=$(ups 2)
 agent_kill 2 KILL
 sleep 1
-t0=$(date +%s%N)
 agent_start 2
 fresh() { [ "$(ups 2)" -ge $((ups_before + 2)) ]; }
-check "the restarted agent has fresh keys with both peers within 2 s" wait_until 2 fresh
-measure restart_to_fresh_keys_ms $(( ($(date +%s%N) - t0) / 1000000 )) ms
+check "the restarted agent has fresh keys with both peers" wait_until 20 fresh
+# By the agent's own clock, from its start to the second pair up: a loaded guest may take seconds
+# to start a process, which is not what this measures.
+t0=$(last_log_ms 'this node is n2' "$RESULTS/n2.log")
+t1=$(last_log_ms 'up with fresh keys' "$RESULTS/n2.log")
+[ "$t1" -lt "$t0" ] && t1=$((t1 + 86400000))	# midnight passed
+measure restart_to_fresh_keys_ms $((t1 - t0)) "ms from the restarted agent's start to fresh keys with both peers"
+check "fresh keys with both peers within 2 s of the agent's start" test $((t1 - t0)) -le 2000
 check "n1 reaches n2" in_node 1 ping -c1 -W1 "$(node4 2)"
 check "n2 reaches n3" in_node 2 ping -c1 -W1 "$(node4 3)"
 wait $p1 $p3
