@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "meshsec/index.h"
 #include "meshsec/inventory.h"
 
 #define MESH "\"mesh\":{\"name\":\"prod\"}"
@@ -79,6 +80,45 @@ static void test_example_file_loads(void **state)
 	if (ms_inventory_load(TEST_SRCDIR "/deploy/inventory.example.json", &inv, &err) != 0)
 		fail_msg("the shipped example does not load: %s", err.msg);
 	assert_true(inv->n_nodes >= 3);
+	ms_inventory_free(inv);
+}
+
+static struct ms_addr addr(const char *text)
+{
+	struct ms_addr a;
+
+	assert_int_equal(ms_addr_parse(text, &a, NULL), 0);
+	return a;
+}
+
+static void test_find(void **state)
+{
+	struct ms_inventory *inv = parse_ok("{\"version\":1," MESH ",\"nodes\":[" NODE_A "," NODE_B ","
+					    "{\"name\":\"c\",\"addresses\":[\"fd00::3\",\"10.0.0.3\"]}]}");
+	struct ms_addr v4 = addr("10.0.0.3"), v6 = addr("fd00::3"), other = addr("10.0.0.9"), same_bytes = addr("a00:3::");
+	struct ms_addr none = { 0 };
+
+	(void)state;
+	assert_non_null(inv->by_name);
+	assert_non_null(inv->by_addr);
+	/* Twice: through the parser's indexes, then through the scan of a model built by hand. */
+	for (int pass = 0; pass < 2; pass++) {
+		assert_int_equal(ms_inventory_find(inv, "a"), 0);
+		assert_int_equal(ms_inventory_find(inv, "c"), 2);
+		assert_int_equal(ms_inventory_find(inv, "d"), -1);
+		assert_int_equal(ms_inventory_find(inv, ""), -1);
+		assert_int_equal(ms_inventory_find(inv, "0123456789012345678901234567890123456789012345678901234567890123456789"), -1);
+		assert_int_equal(ms_inventory_find_addr(inv, &v4), 2);
+		assert_int_equal(ms_inventory_find_addr(inv, &v6), 2);
+		assert_int_equal(ms_inventory_find_addr(inv, &inv->nodes[1].v4), 1);
+		assert_int_equal(ms_inventory_find_addr(inv, &other), -1);
+		assert_int_equal(ms_inventory_find_addr(inv, &same_bytes), -1);	/* 10.0.0.3's bytes, IPv6 */
+		assert_int_equal(ms_inventory_find_addr(inv, &inv->nodes[0].v6), -1);	/* absent: family 0 */
+		assert_int_equal(ms_inventory_find_addr(inv, &none), -1);
+		ms_index_free(inv->by_name);
+		ms_index_free(inv->by_addr);
+		inv->by_name = inv->by_addr = NULL;
+	}
 	ms_inventory_free(inv);
 }
 
@@ -152,6 +192,18 @@ static const struct bad_case bad[] = {
 	  { "nodes[1]", "10.0.0.1", "also used by node \"a\"" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"fd00::1\"]},{\"name\":\"b\",\"addresses\":[\"FD00:0::1\"]}]}",
 	  { "nodes[1]", "fd00::1", "also used" } },
+	/* The first clash a pairwise scan meets is reported: lowest node, lowest earlier node, name before address. */
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A "," NODE_B ",{\"name\":\"b\",\"addresses\":[\"10.0.0.1\"]}]}",
+	  { "nodes[2]", "10.0.0.1 of node \"b\" is also used by node \"a\" (nodes[0])" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A "," NODE_B ",{\"name\":\"a\",\"addresses\":[\"10.0.0.2\"]}]}",
+	  { "nodes[2]", "duplicate node name \"a\" (also nodes[0])" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A ",{\"name\":\"a\",\"addresses\":[\"10.0.0.1\"]}]}",
+	  { "nodes[1]", "duplicate node name \"a\"" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"10.0.0.1\",\"fd00::1\"]},{\"name\":\"b\",\"addresses\":[\"fd00::1\",\"10.0.0.1\"]}]}",
+	  { "nodes[1]", "address 10.0.0.1 of node \"b\"" } },
+	/* A node's own errors come before clashes between nodes. */
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"10.0.0.1\",\"fd00::1\"]},{\"name\":\"b\",\"addresses\":[\"fd00::1\"]},7]}",
+	  { "nodes[2]", "expected an object" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"web/1\",\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0].name", "'/'" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"w\\u00e9b\",\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0].name", "byte 0xc3" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\\u0000b\",\"addresses\":[\"10.0.0.1\"]}]}", { "inv.json:1:", "\\u0000 is not allowed" } },
@@ -193,16 +245,18 @@ int main(void)
 {
 	enum { N_BAD = sizeof(bad) / sizeof(bad[0]) };
 	static char names[N_BAD][32];
-	struct CMUnitTest tests[4 + N_BAD] = {
+	enum { N_GOOD = 5 };
+	struct CMUnitTest tests[N_GOOD + N_BAD] = {
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_dual_stack_and_options),
 		cmocka_unit_test(test_example_file_loads),
 		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_find),
 	};
 
 	for (size_t i = 0; i < N_BAD; i++) {
 		snprintf(names[i], sizeof(names[i]), "bad_inventory_%02zu", i);
-		tests[4 + i] = (struct CMUnitTest){ names[i], test_bad_input, NULL, NULL, (void *)&bad[i] };
+		tests[N_GOOD + i] = (struct CMUnitTest){ names[i], test_bad_input, NULL, NULL, (void *)&bad[i] };
 	}
-	return _cmocka_run_group_tests("inventory", tests, 4 + N_BAD, NULL, NULL);
+	return _cmocka_run_group_tests("inventory", tests, N_GOOD + N_BAD, NULL, NULL);
 }
