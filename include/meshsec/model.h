@@ -16,7 +16,7 @@ struct ms_index;
 
 /* Names: 1 to 63 characters of [A-Za-z0-9._-], starting with a letter or digit. */
 #define MS_NAME_MAX 63
-#define MS_NODES_MAX 4096
+#define MS_NODES_MAX 16384
 #define MS_DEFAULT_PORT 4801
 #define MS_DEFAULT_KEEPALIVE_S 10
 #define MS_DEFAULT_DEAD_AFTER_S 30

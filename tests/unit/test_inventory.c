@@ -4,11 +4,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -120,6 +122,61 @@ static void test_find(void **state)
 		inv->by_name = inv->by_addr = NULL;
 	}
 	ms_inventory_free(inv);
+}
+
+/* n nodes, IPv6 first; node dup_at (if below n) takes the name or the IPv4 address of node dup_of. */
+static char *big_inventory(size_t n, size_t dup_at, size_t dup_of, int dup_addr)
+{
+	char *text = malloc(n * 96 + 128), *p = text;
+
+	assert_non_null(text);
+	p += sprintf(p, "{\"version\":1," MESH ",\"nodes\":[");
+	for (size_t i = 0; i < n; i++) {
+		size_t name = i == dup_at && !dup_addr ? dup_of : i, a = i == dup_at && dup_addr ? dup_of : i;
+
+		p += sprintf(p, "%s{\"name\":\"n%zu\",\"addresses\":[\"fd00::%zx\",\"10.%zu.%zu.%zu\"]}", i ? "," : "", name,
+			     i + 1, a / 250 / 256, a / 250 % 256, a % 250 + 1);
+	}
+	sprintf(p, "]}");
+	return text;
+}
+
+static void test_size_limit(void **state)
+{
+	struct ms_inventory *inv = NULL;
+	struct ms_error err = { "" };
+	char *text = big_inventory(MS_NODES_MAX, SIZE_MAX, 0, 0);
+
+	(void)state;
+	assert_int_equal(MS_NODES_MAX, 16384);
+	inv = parse_ok(text);
+	assert_int_equal(inv->n_nodes, MS_NODES_MAX);
+	assert_int_equal(ms_inventory_find(inv, "n16383"), 16383);
+	ms_inventory_free(inv);
+	free(text);
+
+	text = big_inventory(MS_NODES_MAX + 1, SIZE_MAX, 0, 0);
+	assert_int_equal(ms_inventory_parse(text, strlen(text), "inv.json", &inv, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "inv.json: nodes: has 16385 nodes; the limit is 16384"));
+	free(text);
+}
+
+/* A clash between the last node and one far away is found, and named, in a full-size mesh. */
+static void test_duplicates_at_scale(void **state)
+{
+	struct ms_inventory *inv = NULL;
+	struct ms_error err = { "" };
+	char *text = big_inventory(MS_NODES_MAX, MS_NODES_MAX - 1, 3, 0);
+
+	(void)state;
+	assert_int_equal(ms_inventory_parse(text, strlen(text), "inv.json", &inv, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "inv.json: nodes[16383]: duplicate node name \"n3\" (also nodes[3])"));
+	free(text);
+
+	text = big_inventory(MS_NODES_MAX, MS_NODES_MAX - 1, 300, 1);
+	assert_int_equal(ms_inventory_parse(text, strlen(text), "inv.json", &inv, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "inv.json: nodes[16383]: address 10.0.1.51 of node \"n16383\" is also used by node \"n300\" (nodes[300])"));
+	free(text);
 }
 
 struct bad_case {
@@ -245,13 +302,15 @@ int main(void)
 {
 	enum { N_BAD = sizeof(bad) / sizeof(bad[0]) };
 	static char names[N_BAD][32];
-	enum { N_GOOD = 5 };
+	enum { N_GOOD = 7 };
 	struct CMUnitTest tests[N_GOOD + N_BAD] = {
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_dual_stack_and_options),
 		cmocka_unit_test(test_example_file_loads),
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_duplicates_at_scale),
 	};
 
 	for (size_t i = 0; i < N_BAD; i++) {
