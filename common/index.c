@@ -131,7 +131,7 @@ struct ms_index *ms_index_new(size_t expected)
 	/* sodium_init() seeds the generator the table key comes from; it is idempotent. */
 	if (sodium_init() < 0 || expected > MAX_ENTRIES)
 		return NULL;
-	n_slots = slots_for(2 * expected + 2);	/* expected entries fit without a rebuild */
+	n_slots = slots_for(2 * expected);	/* expected entries fit without a rebuild */
 	if (!n_slots || !(ix = calloc(1, sizeof(*ix))))
 		return NULL;
 	ix->cap = expected > 8 ? expected : 8;

@@ -289,9 +289,12 @@ static int parse_node(struct ctx *c, size_t idx, const json_t *obj, struct ms_no
 static int index_nodes(struct ctx *c, struct ms_inventory *inv)
 {
 	char buf[MS_ADDR_STRLEN];
+	size_t n_addr = 0;
 
+	for (size_t i = 0; i < inv->n_nodes; i++)
+		n_addr += (inv->nodes[i].v4.family != 0) + (inv->nodes[i].v6.family != 0);
 	inv->by_name = ms_index_new(inv->n_nodes);
-	inv->by_addr = ms_index_new(2 * inv->n_nodes);
+	inv->by_addr = ms_index_new(n_addr);
 	if (!inv->by_name || !inv->by_addr)
 		return ms_error_set(c->err, ENOMEM, "%s: out of memory", c->src);
 	for (size_t i = 0; i < inv->n_nodes; i++) {

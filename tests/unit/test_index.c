@@ -105,6 +105,26 @@ static void test_growth_100k(void **state)
 	ms_index_free(ix);
 }
 
+/* A table made for n entries takes them without a rebuild, and is not larger than it needs. */
+static void test_sized_for_expected(void **state)
+{
+	(void)state;
+	for (unsigned n = 0; n <= 5000; n += n < 40 ? 1 : 997) {
+		struct ms_index *ix = ms_index_new(n);
+		size_t slots;
+		char k[32];
+
+		assert_non_null(ix);
+		slots = ix->mask + 1;
+		assert_true(slots <= 16 || slots < 4 * n);
+		for (unsigned i = 0; i < n; i++)
+			assert_int_equal(ms_index_put(ix, k, key_of(i, k), (int)i), 0);
+		assert_int_equal(ix->mask + 1, slots);
+		assert_true(ix->used * 2 <= slots);
+		ms_index_free(ix);
+	}
+}
+
 /*
  * A window of live keys slides over a million puts and deletions: without rebuilds that drop
  * tombstones, every slot would end up a tombstone and a miss would scan the whole table.
@@ -213,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_put_get_del),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_growth_100k),
+		cmocka_unit_test(test_sized_for_expected),
 		cmocka_unit_test(test_churn),
 		cmocka_unit_test(test_against_model),
 		cmocka_unit_test(test_key_lengths),
