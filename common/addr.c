@@ -68,6 +68,13 @@ size_t ms_addr_len(const struct ms_addr *a)
 	return a->family == AF_INET ? 4 : 16;
 }
 
+size_t ms_addr_key(const struct ms_addr *a, unsigned char key[MS_ADDR_KEY_MAX])
+{
+	key[0] = (unsigned char)a->family;
+	memcpy(key + 1, a->u.raw, ms_addr_len(a));
+	return 1 + ms_addr_len(a);
+}
+
 bool ms_addr_equal(const struct ms_addr *a, const struct ms_addr *b)
 {
 	return a->family == b->family && memcmp(a->u.raw, b->u.raw, ms_addr_len(a)) == 0;

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "core_internal.h"
+#include "meshsec/index.h"
 #include "meshsec/plan.h"
 
 void core_logf(struct core *c, enum core_log level, const char *fmt, ...)
@@ -65,6 +66,23 @@ static void settings(struct core *c, const struct ms_inventory *inv)
 	c->rekey_packets = inv->rekey_packets;
 }
 
+/* Maps (or unmaps, with id < 0) the peer's addresses in the address index. */
+static int index_addrs(struct core *c, const struct core_peer *p, int id)
+{
+	const struct ms_addr *a[2] = { &p->v4, &p->v6 };
+	unsigned char key[MS_ADDR_KEY_MAX];
+
+	for (int f = 0; f < 2; f++) {
+		if (!a[f]->family)
+			continue;
+		if (id < 0)
+			ms_index_del(c->by_addr, key, ms_addr_key(a[f], key));
+		else if (ms_index_put(c->by_addr, key, ms_addr_key(a[f], key), id) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int peer_add(struct core *c, const struct ms_node *n, uint64_t now_ms)
 {
 	int id = hs_peer_add(c->hs, n->name, shared_families(c, n));
@@ -95,6 +113,12 @@ static int peer_add(struct core *c, const struct ms_node *n, uint64_t now_ms)
 	p->v4 = n->v4;
 	p->v6 = n->v6;
 	p->reqid = ms_pair_reqid(c->self, n->name);
+	if (index_addrs(c, p, id) < 0) {
+		index_addrs(c, p, -1);
+		hs_peer_remove(c->hs, id, c->out);
+		p->used = false;
+		return -ENOMEM;
+	}
 	return id;
 }
 
@@ -115,7 +139,8 @@ struct core *core_new(const struct ms_inventory *inv, size_t self, const uint8_t
 	settings(c, inv);
 	c->out = sodium_malloc(sizeof(*c->out));
 	c->hs = hs_engine_new(inv->mesh_name, me->name, inv->cipher, secret, engine_alloc_spi, c);
-	if (!c->out || !c->hs) {
+	c->by_addr = ms_index_new(inv->n_nodes * 2);
+	if (!c->out || !c->hs || !c->by_addr) {
 		core_free(c);
 		return NULL;
 	}
@@ -134,6 +159,7 @@ void core_free(struct core *c)
 		return;
 	hs_engine_free(c->hs);
 	sodium_free(c->out);
+	ms_index_free(c->by_addr);
 	free(c->peers);
 	free(c->stale);
 	free(c);
@@ -311,11 +337,11 @@ static bool own_addr(const struct core *c, const struct ms_addr *a)
 static int peer_of(const struct core *c, const struct ms_addr *src, const struct ms_addr *dst)
 {
 	const struct ms_addr *them = own_addr(c, dst) ? src : own_addr(c, src) ? dst : NULL;
+	unsigned char key[MS_ADDR_KEY_MAX];
 
-	for (size_t i = 0; them && i < c->cap; i++)
-		if (c->peers[i].used && (ms_addr_equal(them, &c->peers[i].v4) || ms_addr_equal(them, &c->peers[i].v6)))
-			return (int)i;
-	return -1;
+	if (!them || (them->family != AF_INET && them->family != AF_INET6))
+		return -1;
+	return ms_index_get(c->by_addr, key, ms_addr_key(them, key));
 }
 
 void core_adopt(struct core *c, const struct ms_sa *sas, size_t n)
@@ -395,6 +421,7 @@ static void peer_remove(struct core *c, int id, uint64_t now_ms)
 	core_run(c, now_ms);
 	drop_stale(c, id, NULL, 0, 0);
 	commit(c);
+	index_addrs(c, &c->peers[id], -1);
 	memset(&c->peers[id], 0, sizeof(c->peers[id]));
 }
 

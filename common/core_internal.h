@@ -25,6 +25,7 @@ struct core {
 	uint64_t rekey_s, rekey_bytes, rekey_packets;
 	struct core_peer *peers;	/* indexed by engine peer id */
 	size_t cap;
+	struct ms_index *by_addr;	/* a peer's inventory addresses -> its id */
 	struct core_stale *stale;
 	size_t n_stale;
 	uint64_t counters_ms;		/* last look at the SA counters */

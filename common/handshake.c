@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "meshsec/handshake.h"
+#include "meshsec/index.h"
 
 struct hs_secret {
 	uint8_t pair_key[MS_KEY_LEN], mac_key[MS_KEY_LEN], eph_sk[32];
@@ -66,6 +67,7 @@ struct hs_engine {
 	void *ctx;
 	struct hs_peer *peers;
 	struct hs_secret *sec;
+	struct ms_index *by_name;	/* peer name -> id: a datagram's sender found in O(1) */
 	size_t n, cap;
 	uint8_t digest[MS_DIGEST_LEN];		/* our inventory's, sent in keepalives */
 	uint64_t drops[HS_VERDICT_COUNT];
@@ -109,6 +111,10 @@ struct hs_engine *hs_engine_new(const char *mesh, const char *self, enum ms_ciph
 		return NULL;
 	}
 	memcpy(e->secret, secret, 32);
+	if (!(e->by_name = ms_index_new(16))) {
+		hs_engine_free(e);
+		return NULL;
+	}
 	snprintf(e->mesh, sizeof(e->mesh), "%s", mesh);
 	snprintf(e->self, sizeof(e->self), "%s", self);
 	e->cipher = cipher;
@@ -124,16 +130,14 @@ void hs_engine_free(struct hs_engine *e)
 		return;
 	sodium_free(e->sec);
 	sodium_free(e->secret);
+	ms_index_free(e->by_name);
 	free(e->peers);
 	free(e);
 }
 
 int hs_peer_find(const struct hs_engine *e, const char *name)
 {
-	for (size_t i = 0; i < e->n; i++)
-		if (e->peers[i].used && strcmp(e->peers[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	return ms_index_get(e->by_name, name, strlen(name));
 }
 
 /* Grows both arrays; secure memory has no realloc, so copy and let sodium_free wipe the old. */
@@ -170,6 +174,8 @@ int hs_peer_add(struct hs_engine *e, const char *name, unsigned families)
 			return -ENOMEM;
 		e->n++;
 	}
+	if (ms_index_put(e->by_name, name, strlen(name), (int)i) < 0)
+		return -ENOMEM;
 	memset(&e->peers[i], 0, sizeof(e->peers[i]));
 	sodium_memzero(&e->sec[i], sizeof(e->sec[i]));
 	e->peers[i].used = true;
@@ -291,6 +297,7 @@ static void drop_all_sas(struct hs_engine *e, int id, struct hs_out *out)
 void hs_peer_remove(struct hs_engine *e, int id, struct hs_out *out)
 {
 	drop_all_sas(e, id, out);
+	ms_index_del(e->by_name, e->peers[id].name, strlen(e->peers[id].name));
 	sodium_memzero(&e->sec[id], sizeof(e->sec[id]));
 	memset(&e->peers[id], 0, sizeof(e->peers[id]));
 }

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "meshsec/index.h"
 #include "meshsec/inventory.h"
 #include "meshsec/suggest.h"
 
@@ -280,26 +281,56 @@ static int parse_node(struct ctx *c, size_t idx, const json_t *obj, struct ms_no
 	return parse_addresses(c, path, v, node);
 }
 
-/* Across nodes: names and addresses are unique. O(n^2) on a few thousand nodes is microseconds. */
-static int check_unique(struct ctx *c, const struct ms_inventory *inv)
+/*
+ * Across nodes, names and addresses are unique.  The model's indexes are built on the way, so
+ * this is O(n), and the clash reported is the one a pairwise scan would find first: the lowest
+ * node that clashes, with the lowest earlier node, a name before an address.
+ */
+static int index_nodes(struct ctx *c, struct ms_inventory *inv)
 {
 	char buf[MS_ADDR_STRLEN];
+	size_t n_addr = 0;
 
 	for (size_t i = 0; i < inv->n_nodes; i++)
-		for (size_t j = 0; j < i; j++) {
-			const struct ms_node *a = &inv->nodes[j], *b = &inv->nodes[i];
-			char path[32];
+		n_addr += (inv->nodes[i].v4.family != 0) + (inv->nodes[i].v6.family != 0);
+	inv->by_name = ms_index_new(inv->n_nodes);
+	inv->by_addr = ms_index_new(n_addr);
+	if (!inv->by_name || !inv->by_addr)
+		return ms_error_set(c->err, ENOMEM, "%s: out of memory", c->src);
+	for (size_t i = 0; i < inv->n_nodes; i++) {
+		const struct ms_node *b = &inv->nodes[i];
+		const struct ms_addr *addr[2] = { &b->v4, &b->v6 };
+		unsigned char key[2][MS_ADDR_KEY_MAX];
+		size_t klen[2] = { 0, 0 };
+		int dup = ms_index_get(inv->by_name, b->name, strlen(b->name)), dup_addr = -1, ret = 0;
+		char path[32];
+
+		for (int f = 0; f < 2; f++) {
+			int j;
+
+			if (!addr[f]->family)
+				continue;
+			klen[f] = ms_addr_key(addr[f], key[f]);
+			j = ms_index_get(inv->by_addr, key[f], klen[f]);
+			if (j >= 0 && (dup < 0 || j < dup))
+				dup = j, dup_addr = f;
+		}
+		if (dup >= 0) {
+			const struct ms_node *a = &inv->nodes[dup];
 
 			snprintf(path, sizeof(path), "nodes[%zu]", i);
-			if (strcmp(a->name, b->name) == 0)
-				return fail(c, path, "duplicate node name \"%s\" (also nodes[%zu]); node names must be unique", b->name, j);
-			if (a->v4.family && ms_addr_equal(&a->v4, &b->v4))
-				return fail(c, path, "address %s of node \"%s\" is also used by node \"%s\" (nodes[%zu]); each address belongs to one node",
-					    ms_addr_format(&b->v4, buf, sizeof(buf)), b->name, a->name, j);
-			if (a->v6.family && ms_addr_equal(&a->v6, &b->v6))
-				return fail(c, path, "address %s of node \"%s\" is also used by node \"%s\" (nodes[%zu]); each address belongs to one node",
-					    ms_addr_format(&b->v6, buf, sizeof(buf)), b->name, a->name, j);
+			if (dup_addr < 0)
+				return fail(c, path, "duplicate node name \"%s\" (also nodes[%d]); node names must be unique", b->name, dup);
+			return fail(c, path, "address %s of node \"%s\" is also used by node \"%s\" (nodes[%d]); each address belongs to one node",
+				    ms_addr_format(addr[dup_addr], buf, sizeof(buf)), b->name, a->name, dup);
 		}
+		ret = ms_index_put(inv->by_name, b->name, strlen(b->name), (int)i);
+		for (int f = 0; f < 2 && ret == 0; f++)
+			if (klen[f])
+				ret = ms_index_put(inv->by_addr, key[f], klen[f], (int)i);
+		if (ret)
+			return ms_error_set(c->err, -ret, "%s: cannot index the nodes: %s", c->src, strerror(-ret));
+	}
 	return 0;
 }
 
@@ -343,7 +374,7 @@ static int parse_root(struct ctx *c, const json_t *root, struct ms_inventory *in
 			return ret;
 		inv->n_nodes = i + 1;
 	}
-	return check_unique(c, inv);
+	return index_nodes(c, inv);
 }
 
 int ms_inventory_parse(const char *text, size_t len, const char *source,

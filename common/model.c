@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "meshsec/index.h"
 #include "meshsec/model.h"
 
 static const struct {
@@ -41,9 +42,28 @@ const struct ms_addr *ms_node_addr(const struct ms_node *n, int family)
 
 int ms_inventory_find(const struct ms_inventory *inv, const char *name)
 {
+	if (inv->by_name)
+		return ms_index_get(inv->by_name, name, strlen(name));
 	for (size_t i = 0; i < inv->n_nodes; i++)
 		if (strcmp(inv->nodes[i].name, name) == 0)
 			return (int)i;
+	return -1;
+}
+
+int ms_inventory_find_addr(const struct ms_inventory *inv, const struct ms_addr *a)
+{
+	unsigned char key[MS_ADDR_KEY_MAX];
+
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return -1;
+	if (inv->by_addr)
+		return ms_index_get(inv->by_addr, key, ms_addr_key(a, key));
+	for (size_t i = 0; i < inv->n_nodes; i++) {
+		const struct ms_addr *mine = ms_node_addr(&inv->nodes[i], a->family);
+
+		if (mine && ms_addr_equal(mine, a))
+			return (int)i;
+	}
 	return -1;
 }
 
@@ -51,6 +71,8 @@ void ms_inventory_free(struct ms_inventory *inv)
 {
 	if (!inv)
 		return;
+	ms_index_free(inv->by_name);
+	ms_index_free(inv->by_addr);
 	free(inv->nodes);
 	free(inv);
 }

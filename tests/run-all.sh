@@ -80,6 +80,7 @@ fi
 
 log "benchmarks (figures only; the kernel ones are in the bench scenario above)"
 "$k/tests/bench/bench_handshake" 5000 || tally 0 1
+"$k/tests/bench/bench_inventory" || tally 0 1
 tests/bench/status-native.sh "$k" 1000 || echo "(status benchmark not run on this host)"
 # XFRM policies on this host's kernel (SAs need ESP, which the bench scenario measures in UML).
 if ip netns add "msbnl$$" 2>/dev/null; then

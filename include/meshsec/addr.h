@@ -36,4 +36,8 @@ bool ms_addr_equal(const struct ms_addr *a, const struct ms_addr *b);
 /* Byte length of the address for its family: 4 or 16. */
 size_t ms_addr_len(const struct ms_addr *a);
 
+/* A hash key for the address: the family, then its 4 or 16 bytes.  Returns the key's length. */
+#define MS_ADDR_KEY_MAX 17
+size_t ms_addr_key(const struct ms_addr *a, unsigned char key[MS_ADDR_KEY_MAX]);
+
 #endif

@@ -4,16 +4,19 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
 
+#include "meshsec/index.h"
 #include "meshsec/inventory.h"
 
 #define MESH "\"mesh\":{\"name\":\"prod\"}"
@@ -80,6 +83,100 @@ static void test_example_file_loads(void **state)
 		fail_msg("the shipped example does not load: %s", err.msg);
 	assert_true(inv->n_nodes >= 3);
 	ms_inventory_free(inv);
+}
+
+static struct ms_addr addr(const char *text)
+{
+	struct ms_addr a;
+
+	assert_int_equal(ms_addr_parse(text, &a, NULL), 0);
+	return a;
+}
+
+static void test_find(void **state)
+{
+	struct ms_inventory *inv = parse_ok("{\"version\":1," MESH ",\"nodes\":[" NODE_A "," NODE_B ","
+					    "{\"name\":\"c\",\"addresses\":[\"fd00::3\",\"10.0.0.3\"]}]}");
+	struct ms_addr v4 = addr("10.0.0.3"), v6 = addr("fd00::3"), other = addr("10.0.0.9"), same_bytes = addr("a00:3::");
+	struct ms_addr none = { 0 };
+
+	(void)state;
+	assert_non_null(inv->by_name);
+	assert_non_null(inv->by_addr);
+	/* Twice: through the parser's indexes, then through the scan of a model built by hand. */
+	for (int pass = 0; pass < 2; pass++) {
+		assert_int_equal(ms_inventory_find(inv, "a"), 0);
+		assert_int_equal(ms_inventory_find(inv, "c"), 2);
+		assert_int_equal(ms_inventory_find(inv, "d"), -1);
+		assert_int_equal(ms_inventory_find(inv, ""), -1);
+		assert_int_equal(ms_inventory_find(inv, "0123456789012345678901234567890123456789012345678901234567890123456789"), -1);
+		assert_int_equal(ms_inventory_find_addr(inv, &v4), 2);
+		assert_int_equal(ms_inventory_find_addr(inv, &v6), 2);
+		assert_int_equal(ms_inventory_find_addr(inv, &inv->nodes[1].v4), 1);
+		assert_int_equal(ms_inventory_find_addr(inv, &other), -1);
+		assert_int_equal(ms_inventory_find_addr(inv, &same_bytes), -1);	/* 10.0.0.3's bytes, IPv6 */
+		assert_int_equal(ms_inventory_find_addr(inv, &inv->nodes[0].v6), -1);	/* absent: family 0 */
+		assert_int_equal(ms_inventory_find_addr(inv, &none), -1);
+		ms_index_free(inv->by_name);
+		ms_index_free(inv->by_addr);
+		inv->by_name = inv->by_addr = NULL;
+	}
+	ms_inventory_free(inv);
+}
+
+/* n nodes, IPv6 first; node dup_at (if below n) takes the name or the IPv4 address of node dup_of. */
+static char *big_inventory(size_t n, size_t dup_at, size_t dup_of, int dup_addr)
+{
+	char *text = malloc(n * 96 + 128), *p = text;
+
+	assert_non_null(text);
+	p += sprintf(p, "{\"version\":1," MESH ",\"nodes\":[");
+	for (size_t i = 0; i < n; i++) {
+		size_t name = i == dup_at && !dup_addr ? dup_of : i, a = i == dup_at && dup_addr ? dup_of : i;
+
+		p += sprintf(p, "%s{\"name\":\"n%zu\",\"addresses\":[\"fd00::%zx\",\"10.%zu.%zu.%zu\"]}", i ? "," : "", name,
+			     i + 1, a / 250 / 256, a / 250 % 256, a % 250 + 1);
+	}
+	sprintf(p, "]}");
+	return text;
+}
+
+static void test_size_limit(void **state)
+{
+	struct ms_inventory *inv = NULL;
+	struct ms_error err = { "" };
+	char *text = big_inventory(MS_NODES_MAX, SIZE_MAX, 0, 0);
+
+	(void)state;
+	assert_int_equal(MS_NODES_MAX, 16384);
+	inv = parse_ok(text);
+	assert_int_equal(inv->n_nodes, MS_NODES_MAX);
+	assert_int_equal(ms_inventory_find(inv, "n16383"), 16383);
+	ms_inventory_free(inv);
+	free(text);
+
+	text = big_inventory(MS_NODES_MAX + 1, SIZE_MAX, 0, 0);
+	assert_int_equal(ms_inventory_parse(text, strlen(text), "inv.json", &inv, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "inv.json: nodes: has 16385 nodes; the limit is 16384"));
+	free(text);
+}
+
+/* A clash between the last node and one far away is found, and named, in a full-size mesh. */
+static void test_duplicates_at_scale(void **state)
+{
+	struct ms_inventory *inv = NULL;
+	struct ms_error err = { "" };
+	char *text = big_inventory(MS_NODES_MAX, MS_NODES_MAX - 1, 3, 0);
+
+	(void)state;
+	assert_int_equal(ms_inventory_parse(text, strlen(text), "inv.json", &inv, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "inv.json: nodes[16383]: duplicate node name \"n3\" (also nodes[3])"));
+	free(text);
+
+	text = big_inventory(MS_NODES_MAX, MS_NODES_MAX - 1, 300, 1);
+	assert_int_equal(ms_inventory_parse(text, strlen(text), "inv.json", &inv, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "inv.json: nodes[16383]: address 10.0.1.51 of node \"n16383\" is also used by node \"n300\" (nodes[300])"));
+	free(text);
 }
 
 struct bad_case {
@@ -152,6 +249,18 @@ static const struct bad_case bad[] = {
 	  { "nodes[1]", "10.0.0.1", "also used by node \"a\"" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"fd00::1\"]},{\"name\":\"b\",\"addresses\":[\"FD00:0::1\"]}]}",
 	  { "nodes[1]", "fd00::1", "also used" } },
+	/* The first clash a pairwise scan meets is reported: lowest node, lowest earlier node, name before address. */
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A "," NODE_B ",{\"name\":\"b\",\"addresses\":[\"10.0.0.1\"]}]}",
+	  { "nodes[2]", "10.0.0.1 of node \"b\" is also used by node \"a\" (nodes[0])" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A "," NODE_B ",{\"name\":\"a\",\"addresses\":[\"10.0.0.2\"]}]}",
+	  { "nodes[2]", "duplicate node name \"a\" (also nodes[0])" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A ",{\"name\":\"a\",\"addresses\":[\"10.0.0.1\"]}]}",
+	  { "nodes[1]", "duplicate node name \"a\"" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"10.0.0.1\",\"fd00::1\"]},{\"name\":\"b\",\"addresses\":[\"fd00::1\",\"10.0.0.1\"]}]}",
+	  { "nodes[1]", "address 10.0.0.1 of node \"b\"" } },
+	/* A node's own errors come before clashes between nodes. */
+	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\",\"addresses\":[\"10.0.0.1\",\"fd00::1\"]},{\"name\":\"b\",\"addresses\":[\"fd00::1\"]},7]}",
+	  { "nodes[2]", "expected an object" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"web/1\",\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0].name", "'/'" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"w\\u00e9b\",\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0].name", "byte 0xc3" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\\u0000b\",\"addresses\":[\"10.0.0.1\"]}]}", { "inv.json:1:", "\\u0000 is not allowed" } },
@@ -193,16 +302,20 @@ int main(void)
 {
 	enum { N_BAD = sizeof(bad) / sizeof(bad[0]) };
 	static char names[N_BAD][32];
-	struct CMUnitTest tests[4 + N_BAD] = {
+	enum { N_GOOD = 7 };
+	struct CMUnitTest tests[N_GOOD + N_BAD] = {
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_dual_stack_and_options),
 		cmocka_unit_test(test_example_file_loads),
 		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_duplicates_at_scale),
 	};
 
 	for (size_t i = 0; i < N_BAD; i++) {
 		snprintf(names[i], sizeof(names[i]), "bad_inventory_%02zu", i);
-		tests[4 + i] = (struct CMUnitTest){ names[i], test_bad_input, NULL, NULL, (void *)&bad[i] };
+		tests[N_GOOD + i] = (struct CMUnitTest){ names[i], test_bad_input, NULL, NULL, (void *)&bad[i] };
 	}
-	return _cmocka_run_group_tests("inventory", tests, 4 + N_BAD, NULL, NULL);
+	return _cmocka_run_group_tests("inventory", tests, N_GOOD + N_BAD, NULL, NULL);
 }
