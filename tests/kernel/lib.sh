@@ -304,3 +304,18 @@ last_log_ms() {
 	shift
 	grep -h -- "$pat" "$@" | awk '{split($1, t, /[:.]/); print ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000 + t[4]}' | sort -n | tail -n 1
 }
+
+# hs_spis I PEER: one line per handshake node I completed with PEER, from its log's "up with
+# fresh keys" lines: "HANDSHAKE IN4 IN6 OUT4 OUT6" (0: no SA in that family).
+hs_spis() {
+	sed -n "s/.*peer $2: up with fresh keys (in \([^/]*\)\/\([^,]*\), out \([^/]*\)\/\([^;]*\); handshake \([0-9]*\)).*/\5 \1 \2 \3 \4/p" \
+		"$RESULTS/n$1.log"
+}
+# spis_distinct I PEER: fails, naming them, if two of those handshakes share an inbound SPI or
+# an outbound SPI (and if there is no handshake at all).
+spis_distinct() {
+	hs_spis "$1" "$2" | awk '{ for (k = 2; k <= 5; k++) if ($k != "0") { d = k < 4 ? "inbound" : "outbound"
+			if (seen[d, $k]) { print d " SPI " $k " of handshake " $1 " was handshake " seen[d, $k] "'"'"'s"; bad = 1 }
+			else seen[d, $k] = $1 } }
+		END { if (NR == 0) print "no handshake logged"; exit bad || NR == 0 }'
+}
