@@ -179,6 +179,15 @@ wait_until() {
 	done
 }
 
+# wait_or_say TIMEOUT COMMAND...: wait_until, quietly; on time-out runs COMMAND once more, so
+# what it prints (why not) is what a failed check reports.
+wait_or_say() {
+	wait_until "$@" >/dev/null 2>&1 && return 0
+	shift
+	"$@"
+	return 1
+}
+
 # All nodes 1..N have one SA per direction and family with every other node (and no more).
 mesh_complete() {
 	local n=$1 per=${2:-2} i
@@ -289,10 +298,11 @@ mesh_up() {
 	check "$n-node mesh complete" wait_until 20 mesh_complete "$n"
 }
 
-# peer_field NODE PEER FIELD: a field of PEER in NODE's status (through the CLI).
+# peer_field NODE PEER FIELD: a field of PEER in NODE's status (through the CLI); FIELD may be
+# a dotted path (errors.replay).
 peer_field() {
 	in_node "$1" "$MESHSEC" show "$2" --json --socket "$(sock "$1")" |
-		python3 -c "import json,sys; print(json.load(sys.stdin)['peers'][0]['$3'])"
+		python3 -c "import functools,json,sys; print(functools.reduce(lambda v, k: v[k], '$3'.split('.'), json.load(sys.stdin)['peers'][0]))"
 }
 
 # Times from the agents' logs ("HH:MM:SS.mmm", UTC), in ms since midnight: exact where polling
@@ -303,4 +313,42 @@ last_log_ms() {
 	local pat=$1
 	shift
 	grep -h -- "$pat" "$@" | awk '{split($1, t, /[:.]/); print ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000 + t[4]}' | sort -n | tail -n 1
+}
+
+# hs_spis I PEER: one line per handshake node I completed with PEER, from its log's "up with
+# fresh keys" lines: "HANDSHAKE IN4 IN6 OUT4 OUT6" (0: no SA in that family).
+hs_spis() {
+	sed -n "s/.*peer $2: up with fresh keys (in \([^/]*\)\/\([^,]*\), out \([^/]*\)\/\([^;]*\); handshake \([0-9]*\)).*/\5 \1 \2 \3 \4/p" \
+		"$RESULTS/n$1.log"
+}
+# spis_distinct I PEER: fails, naming them, if two of those handshakes share an inbound SPI or
+# an outbound SPI (and if there is no handshake at all).
+spis_distinct() {
+	hs_spis "$1" "$2" | awk '{ for (k = 2; k <= 5; k++) if ($k != "0") { d = k < 4 ? "inbound" : "outbound"
+			if (seen[d, $k]) { print d " SPI " $k " of handshake " $1 " was handshake " seen[d, $k] "'"'"'s"; bad = 1 }
+			else seen[d, $k] = $1 } }
+		END { if (NR == 0) print "no handshake logged"; exit bad || NR == 0 }'
+}
+
+# peer_view I PEER: "STATE OUT_SPI IN_SPI" of PEER in node I's status through the CLI (IPv4
+# SPIs, printed as ip xfrm state prints them).
+peer_view() {
+	in_node "$1" "$MESHSEC" show "$2" --json --socket "$(sock "$1")" | python3 -c 'import json, sys
+p = json.load(sys.stdin)["peers"][0]
+print(p["state"], "0x%08x" % p["spi"]["out"][0], "0x%08x" % p["spi"]["in"][0])'
+}
+# pair_agreed I J: nodes I and J each show the other up, agree on both directions' IPv4 SPIs,
+# and both kernels hold both SAs (each sender's outbound SA is the receiver's inbound one).
+# Prints why not.
+pair_agreed() {
+	local i=$1 j=$2 a=$(node4 "$1") b=$(node4 "$2") vi vj k sas
+	vi=$(peer_view "$i" "n$j") && vj=$(peer_view "$j" "n$i") || { echo "status unreadable"; return 1; }
+	set -- $vi $vj	# state, out, in of I toward J; then of J toward I
+	[ "$1" = up ] && [ "$4" = up ] || { echo "n$i shows n$j $1; n$j shows n$i $4"; return 1; }
+	[ "$2" = "$6" ] && [ "$5" = "$3" ] || { echo "SPIs disagree: n$i out $2 in $3; n$j out $5 in $6"; return 1; }
+	for k in "$i" "$j"; do
+		sas=$(sa_spis "$k")
+		printf '%s\n' "$sas" | grep -qx "$a $b $2" && printf '%s\n' "$sas" | grep -qx "$b $a $5" ||
+			{ echo "n$k's kernel lacks SA $a->$b $2 or $b->$a $5"; return 1; }
+	done
 }
