@@ -843,7 +843,7 @@ uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
 			retransmit(e, (int)i, now_ms, out);
 		else if ((p->st == HS_IDLE || p->retry_ms) && now_ms >= p->retry_ms)
 			hs_initiate(e, (int)i, now_ms, false, out);	/* first try, or again after a local failure */
-		if ((p->st == HS_IDLE || p->retry_ms) && p->retry_ms < next)
+		if (!pending && (p->st == HS_IDLE || p->retry_ms) && p->retry_ms < next)
 			next = p->retry_ms;
 		due = retire_old(p->old_out, p->retired_ms + HS_OLD_OUTBOUND_GRACE_MS, MS_DIR_OUT, (int)i,
 				 now_ms, out);
