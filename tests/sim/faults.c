@@ -316,7 +316,7 @@ void fault_apply(struct world *w, struct fault *f)
 				struct ms_msg m;
 
 				if (d->to == f->a && ms_wire_peek(d->buf, d->len, &m) == MS_WIRE_OK && (int)m.type == f->b) {
-					net_inject(w, DG_REPLAY, &d->src, d->to, d->buf, d->len, 10 * n++);
+					net_inject(w, DG_REPLAY, &d->src, d->to, d->buf, d->len, 10 * n++)->first = d->verdict;
 				}
 			}
 			trace_add(w->now, "fault", "%u recorded messages of type %d replayed to %s", n, f->b, na->name);
@@ -336,7 +336,7 @@ void fault_apply(struct world *w, struct fault *f)
 					continue;
 			}
 			net_inject(w, f->kind == kind_of(FAULT_SPOOF) ? DG_SPOOFED : DG_REPLAY, &src, d->to, d->buf, d->len,
-				   rng_range(&w->r_fault, 0, 3000));
+				   rng_range(&w->r_fault, 0, 3000))->first = d->verdict;
 		}
 		trace_add(w->now, "fault", "%u %s datagrams", f->arg, f->kind == kind_of(FAULT_SPOOF) ? "spoofed" : "replayed");
 		lasting = false;

@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': o.seed = strtoull(optarg, NULL, 10); break;
+		case 's': o.seed = strtoull(optarg, NULL, 10); o.seed_given = true; break;
 		case 'S':
 			if (!parse_range(optarg, &first, &last)) {
 				fprintf(stderr, "meshsim: --seeds %s: expected A-B with A <= B\n", optarg);

@@ -42,7 +42,7 @@ static uint64_t draw_delay(struct world *w)
 	return d;
 }
 
-void net_inject(struct world *w, int kind, const struct ms_addr *src, int to, const uint8_t *buf, size_t len,
+struct dgram *net_inject(struct world *w, int kind, const struct ms_addr *src, int to, const uint8_t *buf, size_t len,
 		uint64_t delay_ms)
 {
 	struct dgram *d = malloc(sizeof(*d));
@@ -54,7 +54,9 @@ void net_inject(struct world *w, int kind, const struct ms_addr *src, int to, co
 	d->kind = (uint8_t)kind;
 	d->len = len;
 	memcpy(d->buf, buf, len);
+	d->first = 0;
 	world_push(w, w->now + delay_ms, EV_DGRAM, -1, d);
+	return d;
 }
 
 int net_send(struct world *w, struct node *from, const struct ms_addr *to, const uint8_t *buf, size_t len)
@@ -87,6 +89,14 @@ void net_record(struct world *w, const struct dgram *d)
 	w->record[w->n_record++ % RECORD_MAX] = *d;
 }
 
+static const char *replay_note(const struct dgram *d)
+{
+	static char note[80];
+
+	snprintf(note, sizeof(note), "; its first copy was %s there", hs_verdict_name((enum hs_verdict)d->first));
+	return note;
+}
+
 void net_deliver(struct world *w, struct dgram *d)
 {
 	struct node *nd = &w->nodes[d->to];
@@ -97,22 +107,32 @@ void net_deliver(struct world *w, struct dgram *d)
 		trace_add(w->now, nd->name, "net: %s%s: nobody listening", kind_names[d->kind], type_name(d->buf, d->len));
 		return;
 	}
+	v = core_input(nd->core, &d->src, d->buf, d->len, node_now(w, nd));
+	d->verdict = (uint8_t)v;
 	if (d->kind == DG_NORMAL) {
 		w->delivered++;
 		net_record(w, d);
 	} else {
 		w->hostile++;
 	}
-	v = core_input(nd->core, &d->src, d->buf, d->len, node_now(w, nd));
 	if (trace_enabled()) {
 		struct node *from = node_by_addr(w, &d->src);
 
 		trace_add(w->now, nd->name, "net: %s%s from %s: %s", kind_names[d->kind], type_name(d->buf, d->len),
 			  from ? from->name : "?", hs_verdict_name(v));
 	}
-	if (d->kind != DG_NORMAL && (v == HS_ACCEPTED || nd->k.mutations != before))
-		world_fail(w, "hostile input: a %s%s to %s was %s and %s the kernel", kind_names[d->kind],
+	/*
+	 * Hostile input never moves the kernel (no SPI, no SA: invariants 2 and 11).  Forged and
+	 * spoofed datagrams are never accepted; a replay is not accepted a second time (its first
+	 * delivery may have been dropped for its state then, which makes a later copy a late one).
+	 */
+	if (d->kind != DG_NORMAL && nd->k.mutations != before)
+		world_fail(w, "hostile input: a %s%s to %s (%s) changed its kernel%s", kind_names[d->kind],
 			   type_name(d->buf, d->len), nd->name, hs_verdict_name(v),
-			   nd->k.mutations != before ? "changed" : "did not change");
+			   d->kind == DG_REPLAY ? replay_note(d) : "");
+	else if ((d->kind == DG_FORGED || d->kind == DG_SPOOFED || (d->kind == DG_REPLAY && d->first == HS_ACCEPTED)) &&
+		 v == HS_ACCEPTED)
+		world_fail(w, "hostile input: a %s%s to %s was accepted", kind_names[d->kind], type_name(d->buf, d->len),
+			   nd->name);
 	node_kick(w, nd, 100);
 }

@@ -87,6 +87,8 @@ struct dgram {
 	struct ms_addr src;
 	int to;				/* node index */
 	uint8_t kind;			/* DG_* */
+	uint8_t verdict;		/* recorded ones: what their delivery got */
+	uint8_t first;			/* replays: the verdict of the recorded copy */
 	size_t len;
 	uint8_t buf[MS_WIRE_MAX];
 };
@@ -99,7 +101,7 @@ struct netcond {
 
 /* Called by the kernel's send op. */
 int net_send(struct world *w, struct node *from, const struct ms_addr *to, const uint8_t *buf, size_t len);
-void net_inject(struct world *w, int kind, const struct ms_addr *src, int to, const uint8_t *buf, size_t len,
+struct dgram *net_inject(struct world *w, int kind, const struct ms_addr *src, int to, const uint8_t *buf, size_t len,
 		uint64_t delay_ms);
 void net_deliver(struct world *w, struct dgram *d);
 void net_record(struct world *w, const struct dgram *d);
@@ -148,6 +150,7 @@ struct options {
 	bool verbose;
 	unsigned show_trace;		/* print this many trace lines after every run */
 	bool terse;			/* print failing seeds only */
+	bool seed_given;		/* --seed on the command line (scenarios have their own) */
 	const char *scenario;
 };
 
