@@ -508,6 +508,8 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 		 * if its challenge (just heard) is not the one ours echoes. */
 		if (!budget(p, now_ms))
 			return HS_DROP_RATE_LIMITED;
+		if (fresh)
+			randombytes_buf(p->my_chal, MS_CHAL_LEN);	/* used up: a replay of this INIT is challenged */
 		if (sodium_memcmp(m->chal, p->peer_chal, MS_CHAL_LEN) != 0) {
 			memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
 			sodium_memzero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk));
