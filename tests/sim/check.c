@@ -167,7 +167,7 @@ static bool same_key(const struct ksa *a, const struct ksa *b)
 }
 
 /* One pair, both ways. */
-static bool pair_ok(struct node *a, struct node *b, bool strict, char *why, size_t len)
+static bool pair_ok(struct node *a, struct node *b, int level, char *why, size_t len)
 {
 	int ia = core_peer_find(a->core, b->name), ib = core_peer_find(b->core, a->name);
 	struct hs_peer_info x, y;
@@ -179,8 +179,10 @@ static bool pair_ok(struct node *a, struct node *b, bool strict, char *why, size
 		return true;	/* no shared family */
 	core_peer_info(a->core, ia, &x);
 	core_peer_info(b->core, ib, &y);
-	/* Established on one session, and no handshake left hanging (a rekey stuck in init-sent is a wedge too). */
-	if (!x.established || !y.established || x.session != y.session || x.state != HS_ESTABLISHED || y.state != HS_ESTABLISHED)
+	/* Established on one session; settled: no handshake left hanging either (a rekey stuck in
+	 * init-sent while the old SAs still work is a wedge too, only a slower one). */
+	if (!x.established || !y.established || x.session != y.session ||
+	    (level >= CONV_SETTLED && (x.state != HS_ESTABLISHED || y.state != HS_ESTABLISHED)))
 		return fail_why(why, len, "pair %s-%s: %s %s/%s session %016llx, %s %s/%s session %016llx", a->name, b->name,
 				a->name, x.established ? "up" : "not up", hs_state_name(x.state), (unsigned long long)x.session,
 				b->name, y.established ? "up" : "not up", hs_state_name(y.state), (unsigned long long)y.session);
@@ -203,7 +205,7 @@ static bool pair_ok(struct node *a, struct node *b, bool strict, char *why, size
 			return fail_why(why, len, "pair %s-%s: %s's outbound %s has no matching inbound SA", a->name, b->name,
 					b->name, sa_str(aa, y.out_spi[f], s2, sizeof(s2)));
 	}
-	if (strict && (core_peer(a->core, ia)->state != PEER_UP || core_peer(b->core, ib)->state != PEER_UP))
+	if (level >= CONV_STRICT && (core_peer(a->core, ia)->state != PEER_UP || core_peer(b->core, ib)->state != PEER_UP))
 		return fail_why(why, len, "pair %s-%s: status says %s / %s", a->name, b->name,
 				peer_state_name(core_peer(a->core, ia)->state), peer_state_name(core_peer(b->core, ib)->state));
 	return true;
@@ -256,7 +258,7 @@ static bool all_up(struct world *w, char *why, size_t len)
 	return true;
 }
 
-bool check_converged(struct world *w, bool strict, char *why, size_t len)
+bool check_converged(struct world *w, int level, char *why, size_t len)
 {
 	if (!all_up(w, why, len))
 		return false;
@@ -268,9 +270,9 @@ bool check_converged(struct world *w, bool strict, char *why, size_t len)
 		if (!running(w, a))
 			continue;
 		for (size_t j = i + 1; j < w->n_nodes; j++)
-			if (running(w, &w->nodes[j]) && !pair_ok(a, &w->nodes[j], strict, why, len))
+			if (running(w, &w->nodes[j]) && !pair_ok(a, &w->nodes[j], level, why, len))
 				return false;
-		if (!strict)
+		if (level < CONV_STRICT)
 			continue;
 		if (core_stale_count(a->core))
 			return fail_why(why, len, "%s still holds %zu adopted SAs", a->name, core_stale_count(a->core));

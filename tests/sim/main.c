@@ -101,7 +101,7 @@ void sim_watch(struct world *w)
 }
 
 /* Totals over the seeds of one invocation. */
-static uint64_t total_faults[FAULT_KINDS], worst_conv, total_late;
+static uint64_t total_faults[FAULT_KINDS], worst_conv, worst_settle, total_late;
 static uint64_t worst_seed;
 
 int sim_report(struct world *w, int rc)
@@ -111,6 +111,8 @@ int sim_report(struct world *w, int rc)
 	for (int k = 0; k < FAULT_KINDS; k++)
 		total_faults[k] += w->fault_count[k];
 	total_late += w->late_outbound;
+	if (w->max_settle_ms > worst_settle)
+		worst_settle = w->max_settle_ms;
 	if (w->max_conv_ms > worst_conv) {
 		worst_conv = w->max_conv_ms;
 		worst_seed = w->o.seed;
@@ -121,8 +123,8 @@ int sim_report(struct world *w, int rc)
 		if (w->o.terse)
 			return 0;
 		printf("%s seed %" PRIu64 ": ok, converged %" PRIu64 " ms after the faults stopped (bound %" PRIu64
-		       " ms); %" PRIu64 " datagrams, %" PRIu64 " lost, %" PRIu64 " hostile, %" PRIu64 " late outbound\n",
-		       w->o.scenario ? w->o.scenario : "", w->o.seed, w->max_conv_ms, world_bound_ms(w), w->sent, w->dropped,
+		       " ms), settled after %" PRIu64 " ms; %" PRIu64 " datagrams, %" PRIu64 " lost, %" PRIu64 " hostile, %" PRIu64 " late outbound\n",
+		       w->o.scenario ? w->o.scenario : "", w->o.seed, w->max_conv_ms, world_bound_ms(w), w->max_settle_ms, w->sent, w->dropped,
 		       w->hostile, w->late_outbound);
 		return 0;
 	}
@@ -176,8 +178,8 @@ static int run_scale(struct options *o)
 	o->quiet_s = 0;
 	o->traffic = 0;
 	o->scale = true;
-	trace_reset(TRACE_LINES);
-	trace_enable(false);
+	trace_reset(o->show_trace > TRACE_LINES ? o->show_trace : TRACE_LINES);
+	trace_enable(o->show_trace != 0);	/* costly at scale: only when asked */
 	check_reset();
 	w = world_new(o);
 	world_boot(w, 1000);	/* a fleet reboot: every agent starts within one second */
@@ -185,11 +187,15 @@ static int run_scale(struct options *o)
 	getrusage(RUSAGE_SELF, &ru);
 	pairs = (uint64_t)o->nodes * (o->nodes - 1) / 2;
 	printf("scale: %u nodes, %" PRIu64 " pairs: %s\n", o->nodes, pairs, rc ? w->fail_msg : "full mesh");
-	printf("  simulated time to full mesh: %" PRIu64 " ms\n", w->converged_at);
+	printf("  simulated time to full mesh (every pair established, keys matching): %" PRIu64 " ms\n", w->converged_at);
+	printf("  simulated time until no handshake is under way: %" PRIu64 " ms (the check before: %s)\n", w->settled_at,
+	       w->last_why);
 	printf("  datagrams: %" PRIu64 " (%.2f per pair)\n", w->sent, (double)w->sent / (double)pairs);
 	printf("  peak handshakes completed per second per node: %" PRIu64 " (mean over the busiest second: %.1f)\n",
 	       w->peak_hs_node, w->peak_hs_fleet / (double)o->nodes);
 	printf("  wall time %.1f s, peak memory %ld MiB\n", wall_s() - t0, ru.ru_maxrss / 1024);
+	if (o->show_trace)
+		trace_dump(o->show_trace);
 	world_free(w);
 	return rc ? 1 : 0;
 }
@@ -291,7 +297,8 @@ int main(int argc, char **argv)
 		for (int k = 0; k < FAULT_KINDS; k++)
 			printf(" %s %" PRIu64, fault_names[k], total_faults[k]);
 		printf("\noutbound SAs added after the peer deleted the inbound: %" PRIu64 "\n", total_late);
-		printf("worst convergence: %" PRIu64 " ms (seed %" PRIu64 ")\n", worst_conv, worst_seed);
+		printf("worst convergence: %" PRIu64 " ms (seed %" PRIu64 "); worst settling: %" PRIu64 " ms\n", worst_conv,
+		       worst_seed, worst_settle);
 	}
 	printf("sim: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -170,7 +170,7 @@ struct world {
 	struct options o;
 	uint64_t now;			/* sim ms */
 	bool quiet;			/* no faults from now on */
-	uint64_t quiet_at, converged_at, strict_ok_at;
+	uint64_t quiet_at, converged_at, settled_at, strict_ok_at;
 	bool done;
 	struct rng r_fault, r_net, r_kernel;
 	uint8_t secret[32];
@@ -197,11 +197,12 @@ struct world {
 	uint64_t sent, delivered, dropped, duplicated, hostile;
 	uint64_t fault_count[FAULT_KINDS];
 	uint64_t handshake_rx;		/* for --scale */
-	uint64_t max_conv_ms;
+	uint64_t max_conv_ms, max_settle_ms;
 	uint64_t late_outbound;		/* outbound adds after the peer deleted the inbound (check.c) */
 	uint64_t peak_hs_node, fleet_sec, fleet_hs, peak_hs_fleet;	/* --scale: outbound IPv4 installs */
 	bool failed;
 	char fail_msg[512];
+	char last_why[400];		/* what the last failed convergence check saw */
 };
 
 struct world *world_new(const struct options *o);
@@ -243,8 +244,13 @@ unsigned faults_parse(const char *list, bool *ok);
 void check_reset(void);
 void check_sa_added(struct world *w, struct node *nd, const struct ksa *sa);
 void check_send(struct world *w, struct node *nd, const uint8_t *buf, size_t len);
-/* true when every running pair is established with matching sessions, SPIs and kernel keys. */
-bool check_converged(struct world *w, bool strict, char *why, size_t len);
+/*
+ * CONV_UP: every pair of running members established on one session, SPIs and kernel keys
+ * matching.  CONV_SETTLED: and no handshake under way.  CONV_STRICT: and every kernel holds
+ * exactly those SAs (plus the previous generation within its grace), statuses all "up".
+ */
+enum { CONV_UP, CONV_SETTLED, CONV_STRICT };
+bool check_converged(struct world *w, int level, char *why, size_t len);
 
 /* ---- main.c ---- */
 int sim_report(struct world *w, int rc);

@@ -296,25 +296,33 @@ static void check(struct world *w, uintptr_t phase)
 	char why[400];
 	uint64_t bound = world_bound_ms(w);
 
-	if (phase == 0) {	/* waiting for convergence */
-		if (check_converged(w, false, why, sizeof(why))) {
+	if (phase == 0) {	/* waiting for convergence, then for every handshake to be over */
+		if (!w->converged_at && check_converged(w, CONV_UP, why, sizeof(why))) {
 			w->converged_at = w->now;
 			if (w->now - w->quiet_at > w->max_conv_ms)
 				w->max_conv_ms = w->now - w->quiet_at;
 			trace_add(w->now, "sim", "converged %llu ms after the faults stopped",
 				  (unsigned long long)(w->now - w->quiet_at));
+		}
+		if (w->converged_at && check_converged(w, CONV_SETTLED, why, sizeof(why))) {
+			w->settled_at = w->now;
+			if (w->now - w->quiet_at > w->max_settle_ms)
+				w->max_settle_ms = w->now - w->quiet_at;
+			trace_add(w->now, "sim", "settled %llu ms after the faults stopped", (unsigned long long)(w->now - w->quiet_at));
 			/* Grace SAs (old inbound: 10 s) must be gone 11 s later. */
 			world_push(w, w->now + 11000, EV_CHECK, -1, (void *)1);
 		} else if (w->now - w->quiet_at > bound) {
-			world_fail(w, "liveness: not converged %llu ms after the faults stopped (bound %llu ms): %s",
-				   (unsigned long long)(w->now - w->quiet_at), (unsigned long long)bound, why);
+			world_fail(w, "liveness: not %s %llu ms after the faults stopped (bound %llu ms): %s",
+				   w->converged_at ? "settled" : "converged", (unsigned long long)(w->now - w->quiet_at),
+				   (unsigned long long)bound, why);
 		} else {
+			snprintf(w->last_why, sizeof(w->last_why), "%s", why);
 			world_push(w, w->now + CHECK_EVERY_MS, EV_CHECK, -1, (void *)0);
 		}
 		return;
 	}
 	/* Strict: a rekey may be half done at the very moment; it must settle within 5 s. */
-	if (check_converged(w, true, why, sizeof(why))) {
+	if (check_converged(w, CONV_STRICT, why, sizeof(why))) {
 		uint64_t end = (uint64_t)(w->o.fault_s + w->o.quiet_s) * 1000, later = w->now + 2000ull * w->o.dead_after_s;
 
 		trace_add(w->now, "sim", "%s check passed", phase >= 100 ? "final" : "strict");
