@@ -316,6 +316,8 @@ static void check(struct world *w, uintptr_t phase)
 				   w->converged_at ? "settled" : "converged", (unsigned long long)(w->now - w->quiet_at),
 				   (unsigned long long)bound, why);
 		} else {
+			if (strcmp(w->last_why, why))
+				trace_add(w->now, "sim", "waiting: %s", why);	/* what holds the mesh back, as it changes */
 			snprintf(w->last_why, sizeof(w->last_why), "%s", why);
 			world_push(w, w->now + CHECK_EVERY_MS, EV_CHECK, -1, (void *)0);
 		}
