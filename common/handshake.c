@@ -515,6 +515,8 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 		 * if its challenge (just heard) is not the one ours echoes. */
 		if (!budget(p, now_ms))
 			return HS_DROP_RATE_LIMITED;
+		if (fresh)
+			randombytes_buf(p->my_chal, MS_CHAL_LEN);	/* used up: a replay of this INIT is challenged */
 		if (sodium_memcmp(m->chal, p->peer_chal, MS_CHAL_LEN) != 0) {
 			memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
 			sodium_memzero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk));
@@ -850,7 +852,7 @@ uint64_t hs_tick(struct hs_engine *e, uint64_t now_ms, struct hs_out *out)
 			retransmit(e, (int)i, now_ms, out);
 		else if ((p->st == HS_IDLE || p->retry_ms) && now_ms >= p->retry_ms)
 			hs_initiate(e, (int)i, now_ms, false, out);	/* first try, or again after a local failure */
-		if ((p->st == HS_IDLE || p->retry_ms) && p->retry_ms < next)
+		if (!pending && (p->st == HS_IDLE || p->retry_ms) && p->retry_ms < next)
 			next = p->retry_ms;
 		due = retire_old(p->old_out, p->retired_ms + HS_OLD_OUTBOUND_GRACE_MS, MS_DIR_OUT, (int)i,
 				 now_ms, out);
