@@ -403,7 +403,8 @@ uint64_t core_tick(struct core *c, uint64_t now_ms)
 {
 	uint64_t next, live;
 
-	while ((next = hs_tick(c->hs, now_ms, c->out)) == now_ms)
+	/* hs_tick returns now when its action list filled up before every peer was seen to */
+	while ((next = hs_tick(c->hs, now_ms, c->out)) <= now_ms && c->out->n)
 		core_run(c, now_ms);
 	core_run(c, now_ms);
 	drop_stale(c, -1, NULL, 0, now_ms);
@@ -412,7 +413,8 @@ uint64_t core_tick(struct core *c, uint64_t now_ms)
 			next = c->stale[i].deadline_ms;
 	commit(c);
 	live = core_liveness(c, now_ms);
-	return live < next ? live : next;
+	next = live < next ? live : next;
+	return next > now_ms ? next : now_ms + 1;	/* never a deadline that is already past */
 }
 
 static void peer_remove(struct core *c, int id, uint64_t now_ms)

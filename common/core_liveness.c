@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "core_internal.h"
@@ -70,6 +71,10 @@ static void look_at(struct core *c, int id, const struct ms_sa *sas, size_t n, u
 			replay += in->replay_errors;
 		}
 		missing |= (info.in_spi[f] && !in) || (info.out_spi[f] && !core_sa_find(sas, n, them, info.out_spi[f]));
+	}
+	if (info.in_spi[0] != p->counted_spi[0] || info.in_spi[1] != p->counted_spi[1]) {
+		p->in_packets = 0;	/* new SAs count from zero */
+		memcpy(p->counted_spi, info.in_spi, sizeof(p->counted_spi));
 	}
 	if (packets > p->in_packets)
 		hs_peer_seen(c->hs, id, now);
@@ -153,8 +158,8 @@ static uint64_t watch(struct core *c, int id, uint64_t now, uint64_t ka, uint64_
 		hs_initiate(c->hs, id, now, false, c->out);
 		core_run(c, now);
 	}
-	if (info.state == HS_ESTABLISHED)
-		next = min64(next, info.established_ms + c->rekey_s * 1200 + 1);
+	if (info.state == HS_ESTABLISHED && info.established_ms + c->rekey_s * 1200 + 1 > now)
+		next = min64(next, info.established_ms + c->rekey_s * 1200 + 1);	/* (past: in backoff) */
 	if (p->dead && seen > p->dead_since_ms) {
 		p->dead = false;
 		core_logf(c, CORE_LOG_INFO, "peer %s: alive again after %llu ms", p->name,

@@ -26,9 +26,12 @@ struct hs_peer {
 	char name[MS_NAME_MAX + 1];
 	unsigned fams;
 	enum hs_state st;
-	/* Freshness without clocks: the peer's next INIT must echo my_chal (one use); ours echo
-	 * peer_chal, the newest challenge heard from it (zeros: none yet). */
-	uint8_t my_chal[MS_CHAL_LEN], peer_chal[MS_CHAL_LEN];
+	/* Freshness without wall clocks: the peer's next INIT must echo my_chal (or, within its
+	 * lifetime, chal_prev), each usable once; ours echo peer_chal, the newest challenge heard
+	 * in an authentic, fresh message from it (zeros: none yet). */
+	uint8_t my_chal[MS_CHAL_LEN], chal_prev[MS_CHAL_LEN], peer_chal[MS_CHAL_LEN];
+	uint64_t chal_ms;			/* when my_chal was drawn */
+	uint64_t resent_ms;			/* last answer to a duplicate */
 	/* The handshake under way (or the last one, for answering duplicates). */
 	uint64_t hs_id;
 	uint8_t eph_i[MS_EPH_LEN], eph_r[MS_EPH_LEN], nonce_i[MS_NONCE_LEN], nonce_r[MS_NONCE_LEN];
@@ -53,7 +56,7 @@ struct hs_peer {
 	bool have_digest;
 	unsigned fail_tries;		/* local failures in a row (kernel refused our SAs) */
 	uint64_t retry_ms;		/* no new handshake of ours before this */
-	uint32_t tokens_milli;		/* reply budget (HS_REPLY_*) */
+	uint32_t tokens_milli;		/* PONG budget (HS_PONG_*) */
 	uint64_t tokens_ms;
 	uint64_t handshakes, drops[HS_VERDICT_COUNT];
 };
@@ -174,14 +177,15 @@ int hs_peer_add(struct hs_engine *e, const char *name, unsigned families)
 			return -ENOMEM;
 		e->n++;
 	}
+	memset(&e->peers[i], 0, sizeof(e->peers[i]));	/* unused until the index knows it */
 	if (ms_index_put(e->by_name, name, strlen(name), (int)i) < 0)
 		return -ENOMEM;
-	memset(&e->peers[i], 0, sizeof(e->peers[i]));
 	sodium_memzero(&e->sec[i], sizeof(e->sec[i]));
 	e->peers[i].used = true;
 	e->peers[i].fams = families;
-	e->peers[i].tokens_milli = HS_REPLY_BURST * 1000;
+	e->peers[i].tokens_milli = HS_PONG_BURST * 1000;
 	randombytes_buf(e->peers[i].my_chal, MS_CHAL_LEN);
+	randombytes_buf(e->peers[i].chal_prev, MS_CHAL_LEN);
 	snprintf(e->peers[i].name, sizeof(e->peers[i].name), "%s", name);
 	ms_kdf_pair_key(e->sec[i].pair_key, e->secret, e->mesh, e->self, name);
 	ms_kdf_mac_key(e->sec[i].mac_key, e->sec[i].pair_key);
@@ -319,16 +323,47 @@ void hs_peer_fail(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *o
 	local_failure(p, now_ms);
 }
 
-/* One unit of the peer's reply budget (a token bucket): false when it is spent. */
+/* One PONG of the peer's budget (a token bucket): false when it is spent. */
 static bool budget(struct hs_peer *p, uint64_t now_ms)
 {
-	uint64_t t = p->tokens_milli + (now_ms - p->tokens_ms) * HS_REPLY_PER_S;	/* ms x 1/s = milli */
+	uint64_t t = p->tokens_milli + (now_ms - p->tokens_ms) * HS_PONG_PER_S;	/* ms x 1/s = milli */
 
 	p->tokens_ms = now_ms;
-	p->tokens_milli = t > HS_REPLY_BURST * 1000 ? HS_REPLY_BURST * 1000 : (uint32_t)t;
+	p->tokens_milli = t > HS_PONG_BURST * 1000 ? HS_PONG_BURST * 1000 : (uint32_t)t;
 	if (p->tokens_milli < 1000)
 		return false;
 	p->tokens_milli -= 1000;
+	return true;
+}
+
+/* Ages the challenge: past its lifetime it becomes the previous one (still accepted), and one
+ * older than two lifetimes is forgotten.  Lazy, so an idle pair costs no timer. */
+static void refresh_chal(struct hs_peer *p, uint64_t now_ms)
+{
+	if (now_ms - p->chal_ms < HS_CHAL_LIFETIME_MS)
+		return;
+	if (now_ms - p->chal_ms < 2 * HS_CHAL_LIFETIME_MS)
+		memcpy(p->chal_prev, p->my_chal, MS_CHAL_LEN);
+	else
+		randombytes_buf(p->chal_prev, MS_CHAL_LEN);
+	randombytes_buf(p->my_chal, MS_CHAL_LEN);
+	p->chal_ms = now_ms;
+}
+
+/* An INIT echoing a challenge used it up: neither value is accepted again. */
+static void use_up_chal(struct hs_peer *p, uint64_t now_ms)
+{
+	randombytes_buf(p->my_chal, MS_CHAL_LEN);
+	randombytes_buf(p->chal_prev, MS_CHAL_LEN);
+	p->chal_ms = now_ms;
+}
+
+/* Whether an answer to a duplicate may go now (at most one per HS_RESEND_GAP_MS). */
+static bool may_resend(struct hs_peer *p, uint64_t now_ms)
+{
+	if (p->resent_ms && now_ms - p->resent_ms < HS_RESEND_GAP_MS)
+		return false;
+	p->resent_ms = now_ms;
 	return true;
 }
 
@@ -347,6 +382,7 @@ static void send_init(struct hs_engine *e, int id, uint64_t now_ms, struct hs_ou
 	struct hs_peer *p = &e->peers[id];
 	struct ms_msg m;
 
+	refresh_chal(p, now_ms);
 	msg_init(e, p, &m, MS_MSG_INIT);
 	randombytes_buf(&p->hs_id, sizeof(p->hs_id));
 	randombytes_buf(e->sec[id].eph_sk, 32);
@@ -359,6 +395,7 @@ static void send_init(struct hs_engine *e, int id, uint64_t now_ms, struct hs_ou
 	p->sent_len = ms_wire_encode(&m, e->sec[id].mac_key, zero_mac, p->sent);
 	memcpy(p->init_mac, ms_wire_mac(p->sent, p->sent_len), MS_WIRE_MAC_LEN);
 	p->st = HS_INIT_SENT;
+	p->retry_ms = 0;	/* a handshake is under way: its own timer drives it */
 	p->next_ms = now_ms + backoff(p->tries);
 	emit_send(out, id, p->sent, p->sent_len);
 }
@@ -454,7 +491,7 @@ static enum hs_verdict respond(struct hs_engine *e, int id, const struct ms_msg 
 	enum hs_verdict v = HS_ACCEPTED;
 
 	abort_pending(e, id, out);
-	randombytes_buf(p->my_chal, MS_CHAL_LEN);	/* used up: a replay of this INIT is challenged */
+	p->retry_ms = 0;	/* a handshake is under way: its own timer drives it */
 	p->hs_id = m->hs_id;
 	memcpy(p->eph_i, m->eph, MS_EPH_LEN);
 	memcpy(p->nonce_i, m->nonce, MS_NONCE_LEN);
@@ -501,42 +538,29 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 			       size_t len, uint64_t now_ms, struct hs_out *out)
 {
 	struct hs_peer *p = &e->peers[id];
-	bool fresh = sodium_memcmp(m->echo, p->my_chal, MS_CHAL_LEN) == 0;
+	bool fresh = sodium_memcmp(m->echo, p->my_chal, MS_CHAL_LEN) == 0 ||
+		     sodium_memcmp(m->echo, p->chal_prev, MS_CHAL_LEN) == 0;
 
 	if (p->st == HS_RESP_SENT && m->hs_id == p->hs_id) {
-		if (!budget(p, now_ms))
-			return HS_DROP_RATE_LIMITED;
-		emit_send(out, id, p->sent, p->sent_len);	/* our RESP was lost */
+		if (may_resend(p, now_ms))
+			emit_send(out, id, p->sent, p->sent_len);	/* our RESP was lost */
 		return HS_DROP_UNEXPECTED;
 	}
+	if (!fresh)
+		/* Perhaps a replay (recorded any time, or from before our restart): it costs a MAC and
+		 * a reply smaller than itself, and changes nothing here. */
+		return challenge(e, id, m, buf, len, out);
+	use_up_chal(p, now_ms);		/* a replay of this INIT is challenged from now on */
+	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
 	if (p->st == HS_INIT_SENT && strcmp(e->self, p->name) < 0) {
 		/* Ours wins and the peer will answer it.  It is evidently up now, so it may have missed
 		 * our INIT (sent before it started), or challenged it: send ours again now, made anew
 		 * if its challenge (just heard) is not the one ours echoes. */
-		if (!budget(p, now_ms))
-			return HS_DROP_RATE_LIMITED;
-		if (fresh)
-			randombytes_buf(p->my_chal, MS_CHAL_LEN);	/* used up: a replay of this INIT is challenged */
-		if (sodium_memcmp(m->chal, p->peer_chal, MS_CHAL_LEN) != 0) {
-			memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
-			sodium_memzero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk));
-			send_init(e, id, now_ms, out);
-		} else {
-			emit_send(out, id, p->sent, p->sent_len);
-		}
+		p->last_seen_ms = now_ms;
+		sodium_memzero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk));
+		send_init(e, id, now_ms, out);
 		return HS_DROP_SIMULTANEOUS;
 	}
-	if (!fresh) {
-		/* Possibly a replay (after our restart, or recorded earlier): costs a MAC and a small
-		 * reply, never a DH, an SPI or an SA. */
-		if (!budget(p, now_ms))
-			return HS_DROP_RATE_LIMITED;
-		memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
-		return challenge(e, id, m, buf, len, out);
-	}
-	if (!budget(p, now_ms))
-		return HS_DROP_RATE_LIMITED;
-	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
 	return respond(e, id, m, buf, len, now_ms, out);
 }
 
@@ -548,8 +572,6 @@ static enum hs_verdict on_challenge(struct hs_engine *e, int id, const struct ms
 
 	if (sodium_memcmp(m->chal, p->peer_chal, MS_CHAL_LEN) == 0)
 		return HS_DROP_UNEXPECTED;	/* ours already echoes it: a late duplicate */
-	if (!budget(p, now_ms))
-		return HS_DROP_RATE_LIMITED;
 	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
 	sodium_memzero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk));
 	send_init(e, id, now_ms, out);
@@ -593,6 +615,9 @@ static enum hs_verdict on_resp(struct hs_engine *e, int id, const struct ms_msg 
 		emit_out_add(e, id, f, m->spi[f], t.i2r[f], out);
 		out_spi[f] = m->spi[f];
 	}
+	/* An INIT the peer sent before it answered ours may still be on the wire: it must not start
+	 * a handshake the peer has abandoned, so it finds the challenge used up. */
+	use_up_chal(p, now_ms);
 	msg_init(e, p, &c, MS_MSG_CONFIRM);
 	c.hs_id = p->hs_id;
 	memcpy(c.spi, in, sizeof(c.spi));
@@ -645,6 +670,7 @@ bool hs_ping(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *out)
 
 	if (!p->up)
 		return false;
+	refresh_chal(p, now_ms);
 	msg_init(e, p, &m, MS_MSG_PING);
 	m.hs_id = p->up_hs_id;
 	m.seq = p->ping_seq = ++p->ping_tx_seq;
@@ -756,16 +782,17 @@ enum hs_verdict hs_input(struct hs_engine *e, int id, const uint8_t *buf, size_t
 	enum hs_verdict v;
 	bool dup;
 
+	refresh_chal(p, now_ms);
 	ms_wire_peek(buf, len, &m);
-	ms_wire_decode_body(buf, len, &m);	/* pure parsing: needed to pick the MAC context */
+	ms_wire_decode_body(buf, len, &m);	/* parsed to pick the MAC context, acted on only after it */
 	prev = context(p, &m, &dup);
 	if (!prev)
 		v = HS_DROP_UNEXPECTED;
 	else if (ms_wire_verify(buf, len, e->sec[id].mac_key, prev) != MS_WIRE_OK)
 		v = HS_DROP_BAD_MAC;
 	else if (dup) {
-		v = budget(p, now_ms) ? HS_DROP_UNEXPECTED : HS_DROP_RATE_LIMITED;
-		if (v == HS_DROP_UNEXPECTED)
+		v = HS_DROP_UNEXPECTED;
+		if (may_resend(p, now_ms))
 			emit_send(out, id, p->sent, p->sent_len);	/* our CONFIRM was lost */
 	} else if (m.type == MS_MSG_INIT)
 		v = on_init(e, id, &m, buf, len, now_ms, out);
@@ -781,7 +808,7 @@ enum hs_verdict hs_input(struct hs_engine *e, int id, const uint8_t *buf, size_t
 		v = on_pong(e, id, &m, now_ms);
 	if (v != HS_ACCEPTED)
 		p->drops[v]++;
-	if (v == HS_ACCEPTED || (v == HS_DROP_SIMULTANEOUS && prev))
+	if (v == HS_ACCEPTED)
 		p->last_seen_ms = now_ms;	/* an authentic, fresh message: the peer is alive */
 	return v;
 }

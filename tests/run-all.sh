@@ -1,6 +1,6 @@
 #!/bin/bash
 # The whole test suite, from a fresh Debian 12 machine, as root:
-#   dependencies -> build under ASan+UBSan -> unit tests -> fuzz runs -> real-kernel scenarios
+#   dependencies -> build under ASan+UBSan -> unit tests -> fleet simulator -> fuzz runs -> real-kernel scenarios
 #   -> make distcheck.  Ends with one summary line "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +28,13 @@ n_bad=$(cat "$b"/tests/unit/*.log | grep -c '^\[  FAILED  \] [a-z_0-9]*$')
 [ $rc -eq 0 ] || [ "$n_bad" -gt 0 ] || n_bad=1
 tally "$n_ok" "$n_bad"
 echo "unit tests: $n_ok passed, $n_bad failed"
+
+log "simulator (meshsim: regression scenarios and fixed seeds, under sanitizers)"
+tests/sim/run.sh "$b" | tee "$b/sim.log"
+sp=$(sed -n 's/^sim: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$b/sim.log")
+sf=$(sed -n 's/^sim: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$b/sim.log")
+[ -n "$sp" ] || { sp=0; sf=1; }
+tally "$sp" "$sf"
 
 log "fuzz (libFuzzer, bounded runs from the seed corpus)"
 if tests/fuzz/build.sh "$top" "$b/fuzz" >"$b/fuzz-build.log" 2>&1; then
@@ -81,6 +88,8 @@ fi
 log "benchmarks (figures only; the kernel ones are in the bench scenario above)"
 "$k/tests/bench/bench_handshake" 5000 || tally 0 1
 "$k/tests/bench/bench_inventory" || tally 0 1
+"$k/tests/bench/bench_input" 100 10000 || tally 0 1
+tests/bench/scale-native.sh "$k" 100 10000 || echo "(scale benchmark not run on this host)"
 tests/bench/status-native.sh "$k" 1000 || echo "(status benchmark not run on this host)"
 # XFRM policies on this host's kernel (SAs need ESP, which the bench scenario measures in UML).
 if ip netns add "msbnl$$" 2>/dev/null; then

@@ -58,6 +58,7 @@ struct core_peer {
 	/* Liveness (core_liveness.c). */
 	bool dead;			/* silent for dead_after_seconds: down until a sign of life */
 	uint64_t dead_since_ms, last_ping_ms, in_packets;
+	uint32_t counted_spi[2];	/* the inbound SAs in_packets was read from */
 	uint64_t in_errors, healed_ms;	/* inbound integrity + replay errors; last self-heal */
 };
 

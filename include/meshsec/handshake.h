@@ -33,9 +33,14 @@
 #define HS_RESP_TRIES 6u		/* responder gives up an unconfirmed handshake after this */
 #define HS_OLD_INBOUND_GRACE_MS 10000u	/* old inbound SAs outlive a new handshake this long */
 #define HS_OLD_OUTBOUND_GRACE_MS 1000u	/* old outbound SAs too: packets already past the policy */
-/* Replies (RESP, CHALLENGE, PONG, resent messages) per peer: a burst, then a rate. */
-#define HS_REPLY_BURST 20u
-#define HS_REPLY_PER_S 10u
+/* PONGs per peer: a burst, then a rate (a member that floods PINGs gets no more). */
+#define HS_PONG_BURST 20u
+#define HS_PONG_PER_S 10u
+/* A message answering a duplicate (a RESP again, a CONFIRM again) at most this often per peer. */
+#define HS_RESEND_GAP_MS 250u
+/* A challenge serves this long, then the previous one as long again: an INIT withheld from its
+ * responder is fresh two lifetimes at most. */
+#define HS_CHAL_LIFETIME_MS 60000u
 
 enum hs_act_type {
 	HS_ACT_SEND,	/* send buf[0..len) to the peer's agent */
@@ -74,7 +79,7 @@ enum hs_verdict {
 	HS_DROP_SIMULTANEOUS,	/* peer's INIT while ours, which wins, is outstanding */
 	HS_DROP_FAILED,		/* DH or SPI allocation failed */
 	HS_DROP_CHALLENGED,	/* an INIT without our current challenge: answered with a CHALLENGE */
-	HS_DROP_RATE_LIMITED,	/* authentic, but the peer's reply budget is spent */
+	HS_DROP_RATE_LIMITED,	/* an authentic PING over the peer's PONG budget */
 	HS_DROP_SPOOFED,	/* the source address is not the claimed sender's (counted by the caller) */
 	HS_VERDICT_COUNT
 };

@@ -286,9 +286,13 @@ static void tick(struct world *w, struct node *nd, uint64_t gen)
 	node_kick(w, nd, next < w->o.max_tick_ms ? next : w->o.max_tick_ms);
 }
 
+/* common/PROTOCOL.md, "Recovery bound": max(39.4 s, dead_after + keepalive) + 37.5 s + 2 round
+ * trips; the simulated network's round trips after the faults are well under a second. */
 uint64_t world_bound_ms(const struct world *w)
 {
-	return (uint64_t)w->o.dead_after_s * 1000 + 2 * 37500 + 5000;
+	uint64_t live = ((uint64_t)w->o.dead_after_s + w->o.keepalive_s) * 1000;
+
+	return (live > 39400 ? live : 39400) + 37500 + 1000;
 }
 
 static void check(struct world *w, uintptr_t phase)

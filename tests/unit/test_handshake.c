@@ -651,31 +651,98 @@ static void test_responder_kernel_not_ready(void **state)
 	assert_converged();
 }
 
-/* Replies are budgeted per peer: a burst of replayed INITs gets HS_REPLY_BURST challenges, then
- * nothing; once the budget refills a genuine handshake goes through. */
-static void test_reply_budget(void **state)
+/* Replayed INITs (recorded any time) are only challenged, however many: no state changes and
+ * nothing is spent that a genuine handshake needs, which goes through at once. */
+static void test_replays_starve_nothing(void **state)
 {
 	struct pkt init;
-	int peer, challenged = 0, limited = 0;
+	int peer, challenged = 0;
+	struct hs_peer_info before;
 
 	(void)state;
-	initiate(0);
+	established_pair();
+	initiate(1);		/* a recorded INIT of b's: a rekey */
 	init = q[0];
-	qn = 0;
-	for (int i = 0; i < 100; i++) {
-		enum hs_verdict v = hs_receive(nodes[1].e, init.buf, init.len, now_ms, &out, &peer);
-
-		challenged += v == HS_DROP_CHALLENGED;
-		limited += v == HS_DROP_RATE_LIMITED;
-		sodium_memzero(&out, sizeof(out));
-	}
-	assert_int_equal(challenged, HS_REPLY_BURST);
-	assert_int_equal(limited, 100 - HS_REPLY_BURST);
-	tick_both(1000);
-	qn = 0;
-	force(0);
 	pump(KEEP);
 	assert_converged();
+	before = info_of(0);
+	for (int i = 0; i < 100; i++) {
+		challenged += hs_receive(nodes[0].e, init.buf, init.len, now_ms, &out, &peer) == HS_DROP_CHALLENGED;
+		sodium_memzero(&out, sizeof(out));
+	}
+	assert_int_equal(challenged, 100);
+	assert_int_equal(info_of(0).last_seen_ms, before.last_seen_ms);	/* no sign of life either */
+	force(1);
+	pump(KEEP);
+	assert_converged();
+	assert_int_equal(info_of(0).handshakes, before.handshakes + 1);
+}
+
+/* While a's INIT (which wins) is out, a replayed INIT of b's is challenged and changes nothing
+ * at a: its handshake, its ephemeral and what it echoes stay. */
+static void test_replay_during_simultaneous(void **state)
+{
+	struct pkt old;
+	struct ms_msg before, after;
+	int peer;
+
+	(void)state;
+	established_pair();
+	initiate(1);
+	old = q[0];
+	pump(KEEP);
+	assert_converged();
+	initiate(0);
+	assert_int_equal(ms_wire_peek(q[0].buf, q[0].len, &before), MS_WIRE_OK);
+	ms_wire_decode_body(q[0].buf, q[0].len, &before);
+	assert_int_equal(hs_receive(nodes[0].e, old.buf, old.len, now_ms, &out, &peer), HS_DROP_CHALLENGED);
+	assert_int_equal(out.n, 1);
+	sodium_memzero(&out, sizeof(out));
+	tick_both(HS_RETX_FIRST_MS * 2);	/* a's retransmission still echoes b's real challenge */
+	assert_int_equal(ms_wire_peek(q[1].buf, q[1].len, &after), MS_WIRE_OK);
+	ms_wire_decode_body(q[1].buf, q[1].len, &after);
+	assert_memory_equal(before.echo, after.echo, MS_CHAL_LEN);
+	qn = 0;
+}
+
+/* An INIT withheld from b (dropped on the wire and kept) is fresh for two challenge lifetimes at
+ * most: later, b only challenges it. */
+static void test_withheld_init_goes_stale(void **state)
+{
+	struct pkt held;
+	int peer;
+
+	(void)state;
+	established_pair();
+	initiate(0);
+	held = q[0];
+	qn = 0;
+	force(0);
+	pump(KEEP);		/* a later handshake that a initiated: b's challenge does not change */
+	assert_converged();
+	now_ms += 2 * HS_CHAL_LIFETIME_MS + 1;
+	assert_int_equal(hs_receive(nodes[1].e, held.buf, held.len, now_ms, &out, &peer), HS_DROP_CHALLENGED);
+	assert_int_equal(out.n, 1);
+	sodium_memzero(&out, sizeof(out));
+}
+
+/* PONGs are budgeted per peer: a member flooding fresh PINGs gets HS_PONG_BURST answers, then
+ * HS_PONG_PER_S a second. */
+static void test_pong_budget(void **state)
+{
+	int answered = 0, limited = 0;
+
+	(void)state;
+	established_pair();
+	for (int i = 0; i < 100; i++) {
+		assert_true(hs_ping(nodes[0].e, nodes[0].peer, now_ms, &out));
+		run_actions(0);
+		answered += deliver_one(0) == HS_ACCEPTED;
+		limited += info_of(1).drops[HS_DROP_RATE_LIMITED] > (uint64_t)limited;
+		qn = 0;
+	}
+	assert_int_equal(answered, HS_PONG_BURST);
+	assert_int_equal(limited, 100 - HS_PONG_BURST);
 }
 
 static void test_wrong_secret_and_mesh(void **state)
@@ -854,9 +921,10 @@ static void test_keepalive(void **state)
 }
 
 /*
- * a's INIT went out before b started (lost); b's own INIT then reaches a, which wins the tie:
- * a sends its INIT again at once (made anew to echo b's challenge, just heard), so the pair comes
- * up without waiting for a's backoff.
+ * a's INIT went out before b started (lost); b's own INIT, echoing nothing, then reaches a, which
+ * challenges it.  b makes its INIT anew with a's challenge; a, whose INIT wins, answers that fresh
+ * one by sending its own again at once (echoing b's challenge, just heard), which b answers: the
+ * pair comes up without waiting for a's backoff.
  */
 static void test_late_peer_gets_init_again(void **state)
 {
@@ -864,11 +932,10 @@ static void test_late_peer_gets_init_again(void **state)
 	initiate(0);
 	pump(DROP_ALL);		/* b was not up yet */
 	initiate(1);
-	assert_int_equal(deliver_one(0), HS_DROP_SIMULTANEOUS);
-	assert_int_equal(qn, 2);	/* a's INIT again, without any tick */
-	q[0] = q[1];
-	qn = 1;
-	assert_int_equal(deliver_one(0), HS_ACCEPTED);	/* fresh: b answers it at once */
+	assert_int_equal(deliver_one(0), HS_DROP_CHALLENGED);
+	assert_int_equal(deliver_one(1), HS_ACCEPTED);		/* b: a new INIT with the echo */
+	assert_int_equal(deliver_one(2), HS_DROP_SIMULTANEOUS);	/* a: its own INIT again, at once */
+	assert_int_equal(deliver_one(3), HS_ACCEPTED);		/* b answers a's */
 	pump(KEEP);
 	assert_converged();
 }
@@ -882,7 +949,8 @@ int main(void)
 		T(test_lost_confirm), T(test_duplicates), T(test_responder_gives_up), T(test_replay_and_reorder),
 		T(test_replayed_init_after_restart), T(test_peer_restart_fresh_keys), T(test_rekey_is_fresh),
 		T(test_rekey_keeps_old_sas_a_while), T(test_forced_rekey), T(test_answers_lost_for_40s),
-		T(test_responder_kernel_not_ready), T(test_reply_budget), T(test_wrong_secret_and_mesh), T(test_malformed),
+		T(test_responder_kernel_not_ready), T(test_replays_starve_nothing), T(test_replay_during_simultaneous),
+		T(test_withheld_init_goes_stale), T(test_pong_budget), T(test_wrong_secret_and_mesh), T(test_malformed),
 		T(test_not_for_us_and_unknown), T(test_single_family), T(test_remove_peer_deletes_all),
 		T(test_kernel_failure_backs_off), T(test_keepalive), T(test_late_peer_gets_init_again),
 	};
