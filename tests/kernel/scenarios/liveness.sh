@@ -11,13 +11,13 @@ measure rtt_n1_n2 "$(peer_field 1 n2 rtt_ms)" ms
 # Traffic suppresses keepalives: while n1 pings n2, the pair exchanges no handshake datagrams.
 # An idle pair exchanges about 2 per keepalive_seconds each way; a loaded guest that stalls a
 # whole second may let one exchange through, so the busy window may show at most one PING/PONG.
-in_node 1 ping -q -i 0.05 "$(node4 2)" >/dev/null &
-pinger=$!
+in_node 1 ping -q -i 0.05 -w 120 "$(node4 2)" >/dev/null &
+pinger=$!	# the subshell running in_node: the signal must go to ping itself
 sleep 1.5
 capture_start "$RESULTS/busy.pcap"
 sleep 4
 capture_stop
-kill -INT $pinger	# only now: traffic must cover the whole capture, however slow its start was
+pkill -INT -f 'ping -q -i 0.05 -w 120'	# only now: traffic covers the whole capture, however slow its start
 wait $pinger
 busy=$(capture_count "udp port 4801 and host $(node4 1) and host $(node4 2)")
 capture_start "$RESULTS/idle.pcap"
