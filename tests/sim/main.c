@@ -140,7 +140,6 @@ int sim_report(struct world *w, int rc)
 static int run_seed(struct options *o)
 {
 	struct world *w;
-	int rc;
 
 	trace_reset(TRACE_LINES);
 	check_reset();
@@ -148,6 +147,13 @@ static int run_seed(struct options *o)
 	w = world_new(o);
 	faults_schedule(w);
 	world_boot(w, 2000);
+	return sim_run_world(w);
+}
+
+int sim_run_world(struct world *w)
+{
+	int rc;
+
 	sim_watch(w);
 	rc = world_run(w);
 	sim_watch(NULL);

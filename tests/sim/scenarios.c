@@ -107,7 +107,6 @@ static int run_one(const char *name, const struct options *base)
 {
 	struct options o = *base;
 	struct world *w;
-	int rc;
 
 	o.scenario = name;
 	if (!o.seed_given)
@@ -121,12 +120,7 @@ static int run_one(const char *name, const struct options *base)
 	check_reset();
 	w = world_new(&o);
 	setup(w, name);
-	sim_watch(w);
-	rc = world_run(w);
-	sim_watch(NULL);
-	rc = sim_report(w, rc);
-	world_free(w);
-	return rc;
+	return sim_run_world(w);
 }
 
 int scenario_run(const char *name, struct options *o)

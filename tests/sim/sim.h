@@ -254,6 +254,8 @@ bool check_converged(struct world *w, int level, char *why, size_t len);
 
 /* ---- main.c ---- */
 int sim_report(struct world *w, int rc);
+/* Runs a prepared world under the watchdog, reports it and frees it; 0 if it passed. */
+int sim_run_world(struct world *w);
 /* Arms (w) or disarms (NULL) the per-run wall-clock watchdog. */
 void sim_watch(struct world *w);
 void sim_replay_command(const struct options *o, char *buf, size_t len);
