@@ -42,8 +42,7 @@ size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, str
 
 static bool same_node(const struct ms_node *a, const struct ms_node *b)
 {
-	return strcmp(a->name, b->name) == 0 && a->v4.family == b->v4.family && a->v6.family == b->v6.family &&
-	       (!a->v4.family || ms_addr_equal(&a->v4, &b->v4)) && (!a->v6.family || ms_addr_equal(&a->v6, &b->v6));
+	return strcmp(a->name, b->name) == 0 && ms_addr_same_slot(&a->v4, &b->v4) && ms_addr_same_slot(&a->v6, &b->v6);
 }
 
 /* What a reload cannot change in place (every pair's keys or sockets depend on it). */

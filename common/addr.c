@@ -79,3 +79,8 @@ bool ms_addr_equal(const struct ms_addr *a, const struct ms_addr *b)
 {
 	return a->family == b->family && memcmp(a->u.raw, b->u.raw, ms_addr_len(a)) == 0;
 }
+
+bool ms_addr_same_slot(const struct ms_addr *a, const struct ms_addr *b)
+{
+	return a->family == b->family && (!a->family || ms_addr_equal(a, b));
+}

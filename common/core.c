@@ -429,8 +429,7 @@ static void peer_remove(struct core *c, int id, uint64_t now_ms)
 
 static bool same_addrs(const struct core_peer *p, const struct ms_node *n)
 {
-	return p->v4.family == n->v4.family && p->v6.family == n->v6.family &&
-	       (!p->v4.family || ms_addr_equal(&p->v4, &n->v4)) && (!p->v6.family || ms_addr_equal(&p->v6, &n->v6));
+	return ms_addr_same_slot(&p->v4, &n->v4) && ms_addr_same_slot(&p->v6, &n->v6);
 }
 
 int core_reload(struct core *c, const struct ms_inventory *inv, size_t self, uint64_t now_ms,

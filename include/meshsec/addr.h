@@ -32,6 +32,8 @@ int ms_addr_parse(const char *text, struct ms_addr *out, struct ms_error *err);
 const char *ms_addr_format(const struct ms_addr *a, char *buf, size_t len);
 
 bool ms_addr_equal(const struct ms_addr *a, const struct ms_addr *b);
+/* Two address slots of a node (family 0: none) hold the same: both none, or equal addresses. */
+bool ms_addr_same_slot(const struct ms_addr *a, const struct ms_addr *b);
 
 /* Byte length of the address for its family: 4 or 16. */
 size_t ms_addr_len(const struct ms_addr *a);
