@@ -4,6 +4,7 @@
  *
  * Secrets (pair keys, MAC keys, ephemeral private keys, pending traffic keys) live in one
  * sodium_malloc'd array indexed like the peers; stack copies are wiped before returning.
+ * Keepalives are in handshake_keepalive.c.
  */
 #include "config.h"
 
@@ -13,74 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "meshsec/handshake.h"
+#include "handshake_internal.h"
 #include "meshsec/index.h"
-
-struct hs_secret {
-	uint8_t pair_key[MS_KEY_LEN], mac_key[MS_KEY_LEN], eph_sk[32];
-	uint8_t pend_out[2][MS_TRAFFIC_KEY_MAX];	/* responder's outbound keys until CONFIRM */
-};
-
-struct hs_peer {
-	bool used;
-	char name[MS_NAME_MAX + 1];
-	unsigned fams;
-	enum hs_state st;
-	/* Freshness without wall clocks: the peer's next INIT must echo my_chal (or, within its
-	 * lifetime, chal_prev), each usable once; ours echo peer_chal, the newest challenge heard
-	 * in an authentic, fresh message from it (zeros: none yet). */
-	uint8_t my_chal[MS_CHAL_LEN], chal_prev[MS_CHAL_LEN], peer_chal[MS_CHAL_LEN];
-	uint64_t chal_ms;			/* when my_chal was drawn */
-	uint64_t resent_ms;			/* last answer to a duplicate */
-	/* The handshake under way (or the last one, for answering duplicates). */
-	uint64_t hs_id;
-	uint8_t eph_i[MS_EPH_LEN], eph_r[MS_EPH_LEN], nonce_i[MS_NONCE_LEN], nonce_r[MS_NONCE_LEN];
-	uint8_t init_mac[MS_WIRE_MAC_LEN], resp_mac[MS_WIRE_MAC_LEN];
-	uint32_t pend_in[2];
-	uint8_t sent[MS_WIRE_MAX];
-	size_t sent_len;
-	unsigned tries;
-	uint64_t next_ms;
-	/* The SAs in use. */
-	bool up, up_initiator;
-	uint64_t up_hs_id, up_ms;
-	uint32_t in_spi[2], out_spi[2];
-	uint32_t old_in[2], old_out[2];		/* the previous generation, in its grace */
-	uint64_t retired_ms;			/* when it was replaced */
-	/* Liveness (keepalives), numbered within the session (up_hs_id). */
-	uint64_t ping_seq, ping_sent_ms;	/* the PING awaiting its PONG (ping_seq 0: none) */
-	uint64_t ping_tx_seq, ping_rx_seq;	/* last sent; newest accepted from the peer */
-	uint8_t ping_mac[MS_WIRE_MAC_LEN];
-	uint64_t last_seen_ms, rtt_us;
-	uint8_t peer_digest[MS_DIGEST_LEN];
-	bool have_digest;
-	unsigned fail_tries;		/* local failures in a row (kernel refused our SAs) */
-	uint64_t retry_ms;		/* no new handshake of ours before this */
-	uint32_t tokens_milli;		/* PONG budget (HS_PONG_*) */
-	uint64_t tokens_ms;
-	uint64_t handshakes, drops[HS_VERDICT_COUNT];
-};
-
-struct hs_engine {
-	char mesh[MS_NAME_MAX + 1], self[MS_NAME_MAX + 1];
-	enum ms_cipher cipher;
-	size_t key_len;
-	uint8_t *secret;
-	hs_alloc_spi_fn alloc_spi;
-	void *ctx;
-	struct hs_peer *peers;
-	struct hs_secret *sec;
-	struct ms_index *by_name;	/* peer name -> id: a datagram's sender found in O(1) */
-	size_t n, cap;
-	uint8_t digest[MS_DIGEST_LEN];		/* our inventory's, sent in keepalives */
-	uint64_t drops[HS_VERDICT_COUNT];
-};
-
-/* A handshake's intermediate secrets: on the stack only while one message is handled. */
-struct hs_temp {
-	uint8_t dh[32];
-	uint8_t i2r[2][MS_TRAFFIC_KEY_MAX], r2i[2][MS_TRAFFIC_KEY_MAX];
-};
 
 static const int fam_af[2] = { AF_INET, AF_INET6 };
 static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
@@ -205,7 +140,7 @@ static struct hs_action *push(struct hs_out *out, int peer, enum hs_act_type t)
 	return a;
 }
 
-static void emit_send(struct hs_out *out, int peer, const uint8_t *buf, size_t len)
+void hs_emit_send(struct hs_out *out, int peer, const uint8_t *buf, size_t len)
 {
 	struct hs_action *a = push(out, peer, HS_ACT_SEND);
 
@@ -323,22 +258,9 @@ void hs_peer_fail(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *o
 	local_failure(p, now_ms);
 }
 
-/* One PONG of the peer's budget (a token bucket): false when it is spent. */
-static bool budget(struct hs_peer *p, uint64_t now_ms)
-{
-	uint64_t t = p->tokens_milli + (now_ms - p->tokens_ms) * HS_PONG_PER_S;	/* ms x 1/s = milli */
-
-	p->tokens_ms = now_ms;
-	p->tokens_milli = t > HS_PONG_BURST * 1000 ? HS_PONG_BURST * 1000 : (uint32_t)t;
-	if (p->tokens_milli < 1000)
-		return false;
-	p->tokens_milli -= 1000;
-	return true;
-}
-
 /* Ages the challenge: past its lifetime it becomes the previous one (still accepted), and one
  * older than two lifetimes is forgotten.  Lazy, so an idle pair costs no timer. */
-static void refresh_chal(struct hs_peer *p, uint64_t now_ms)
+void hs_refresh_chal(struct hs_peer *p, uint64_t now_ms)
 {
 	if (now_ms - p->chal_ms < HS_CHAL_LIFETIME_MS)
 		return;
@@ -367,7 +289,7 @@ static bool may_resend(struct hs_peer *p, uint64_t now_ms)
 	return true;
 }
 
-static void msg_init(const struct hs_engine *e, const struct hs_peer *p, struct ms_msg *m, enum ms_msg_type t)
+void hs_msg_init(const struct hs_engine *e, const struct hs_peer *p, struct ms_msg *m, enum ms_msg_type t)
 {
 	memset(m, 0, sizeof(*m));
 	m->type = t;
@@ -382,8 +304,8 @@ static void send_init(struct hs_engine *e, int id, uint64_t now_ms, struct hs_ou
 	struct hs_peer *p = &e->peers[id];
 	struct ms_msg m;
 
-	refresh_chal(p, now_ms);
-	msg_init(e, p, &m, MS_MSG_INIT);
+	hs_refresh_chal(p, now_ms);
+	hs_msg_init(e, p, &m, MS_MSG_INIT);
 	randombytes_buf(&p->hs_id, sizeof(p->hs_id));
 	randombytes_buf(e->sec[id].eph_sk, 32);
 	crypto_scalarmult_base(p->eph_i, e->sec[id].eph_sk);
@@ -397,7 +319,7 @@ static void send_init(struct hs_engine *e, int id, uint64_t now_ms, struct hs_ou
 	p->st = HS_INIT_SENT;
 	p->retry_ms = 0;	/* a handshake is under way: its own timer drives it */
 	p->next_ms = now_ms + backoff(p->tries);
-	emit_send(out, id, p->sent, p->sent_len);
+	hs_emit_send(out, id, p->sent, p->sent_len);
 }
 
 int hs_initiate(struct hs_engine *e, int id, uint64_t now_ms, bool force, struct hs_out *out)
@@ -474,9 +396,9 @@ static enum hs_verdict challenge(struct hs_engine *e, int id, const struct ms_ms
 	struct ms_msg c;
 	uint8_t msg[MS_WIRE_MAX];
 
-	msg_init(e, p, &c, MS_MSG_CHALLENGE);
+	hs_msg_init(e, p, &c, MS_MSG_CHALLENGE);
 	c.hs_id = m->hs_id;
-	emit_send(out, id, msg, ms_wire_encode(&c, e->sec[id].mac_key, ms_wire_mac(buf, len), msg));
+	hs_emit_send(out, id, msg, ms_wire_encode(&c, e->sec[id].mac_key, ms_wire_mac(buf, len), msg));
 	return HS_DROP_CHALLENGED;
 }
 
@@ -516,7 +438,7 @@ static enum hs_verdict respond(struct hs_engine *e, int id, const struct ms_msg 
 		emit_sa(out, id, HS_ACT_SA_ADD, MS_DIR_IN, f, p->pend_in[f], t.i2r[f], e->key_len);
 		memcpy(s->pend_out[f], t.r2i[f], e->key_len);
 	}
-	msg_init(e, p, &r, MS_MSG_RESP);
+	hs_msg_init(e, p, &r, MS_MSG_RESP);
 	r.hs_id = p->hs_id;
 	memcpy(r.eph, p->eph_r, MS_EPH_LEN);
 	memcpy(r.nonce, p->nonce_r, MS_NONCE_LEN);
@@ -527,7 +449,7 @@ static enum hs_verdict respond(struct hs_engine *e, int id, const struct ms_msg 
 	p->st = HS_RESP_SENT;
 	p->tries = 0;
 	p->next_ms = now_ms + backoff(0);
-	emit_send(out, id, p->sent, p->sent_len);
+	hs_emit_send(out, id, p->sent, p->sent_len);
 wipe:
 	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));	/* forward secrecy: gone as soon as used */
 	sodium_memzero(&t, sizeof(t));
@@ -543,7 +465,7 @@ static enum hs_verdict on_init(struct hs_engine *e, int id, const struct ms_msg 
 
 	if (p->st == HS_RESP_SENT && m->hs_id == p->hs_id) {
 		if (may_resend(p, now_ms))
-			emit_send(out, id, p->sent, p->sent_len);	/* our RESP was lost */
+			hs_emit_send(out, id, p->sent, p->sent_len);	/* our RESP was lost */
 		return HS_DROP_UNEXPECTED;
 	}
 	if (!fresh)
@@ -618,13 +540,13 @@ static enum hs_verdict on_resp(struct hs_engine *e, int id, const struct ms_msg 
 	/* An INIT the peer sent before it answered ours may still be on the wire: it must not start
 	 * a handshake the peer has abandoned, so it finds the challenge used up. */
 	use_up_chal(p, now_ms);
-	msg_init(e, p, &c, MS_MSG_CONFIRM);
+	hs_msg_init(e, p, &c, MS_MSG_CONFIRM);
 	c.hs_id = p->hs_id;
 	memcpy(c.spi, in, sizeof(c.spi));
 	memcpy(p->resp_mac, ms_wire_mac(buf, len), MS_WIRE_MAC_LEN);
 	p->sent_len = ms_wire_encode(&c, s->mac_key, p->resp_mac, p->sent);
 	established(e, id, in, out_spi, true, now_ms, out);
-	emit_send(out, id, p->sent, p->sent_len);
+	hs_emit_send(out, id, p->sent, p->sent_len);
 wipe:
 	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));	/* forward secrecy: gone as soon as used */
 	sodium_memzero(&t, sizeof(t));
@@ -654,75 +576,6 @@ bool hs_peer_holds_secrets(const struct hs_engine *e, int id)
 {
 	return !sodium_is_zero(e->sec[id].eph_sk, sizeof(e->sec[id].eph_sk)) ||
 	       !sodium_is_zero((const uint8_t *)e->sec[id].pend_out, sizeof(e->sec[id].pend_out));
-}
-
-void hs_set_digest(struct hs_engine *e, const uint8_t digest[MS_DIGEST_LEN])
-{
-	memcpy(e->digest, digest, MS_DIGEST_LEN);
-}
-
-bool hs_ping(struct hs_engine *e, int id, uint64_t now_ms, struct hs_out *out)
-{
-	struct hs_peer *p = &e->peers[id];
-	struct ms_msg m;
-	uint8_t buf[MS_WIRE_MAX];
-	size_t len;
-
-	if (!p->up)
-		return false;
-	refresh_chal(p, now_ms);
-	msg_init(e, p, &m, MS_MSG_PING);
-	m.hs_id = p->up_hs_id;
-	m.seq = p->ping_seq = ++p->ping_tx_seq;
-	memcpy(m.digest, e->digest, MS_DIGEST_LEN);
-	len = ms_wire_encode(&m, e->sec[id].mac_key, zero_mac, buf);
-	memcpy(p->ping_mac, ms_wire_mac(buf, len), MS_WIRE_MAC_LEN);
-	p->ping_sent_ms = now_ms;
-	emit_send(out, id, buf, len);
-	return true;
-}
-
-void hs_peer_seen(struct hs_engine *e, int id, uint64_t now_ms)
-{
-	e->peers[id].last_seen_ms = now_ms;
-}
-
-/* A PING of our current session, newer than the last one: answered with a chained PONG. */
-static enum hs_verdict on_ping(struct hs_engine *e, int id, const struct ms_msg *m, const uint8_t *buf, size_t len,
-			       uint64_t now_ms, struct hs_out *out)
-{
-	struct hs_peer *p = &e->peers[id];
-	struct ms_msg r;
-	uint8_t pong[MS_WIRE_MAX];
-
-	if (!p->up || m->hs_id != p->up_hs_id)
-		return HS_DROP_UNEXPECTED;	/* another session: the handshake under way settles it */
-	if (m->seq <= p->ping_rx_seq)
-		return HS_DROP_REPLAY;
-	if (!budget(p, now_ms))
-		return HS_DROP_RATE_LIMITED;
-	p->ping_rx_seq = m->seq;
-	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
-	memcpy(p->peer_digest, m->digest, MS_DIGEST_LEN);
-	p->have_digest = true;
-	msg_init(e, p, &r, MS_MSG_PONG);
-	r.hs_id = m->hs_id;
-	r.seq = m->seq;
-	memcpy(r.digest, e->digest, MS_DIGEST_LEN);
-	emit_send(out, id, pong, ms_wire_encode(&r, e->sec[id].mac_key, ms_wire_mac(buf, len), pong));
-	return HS_ACCEPTED;
-}
-
-static enum hs_verdict on_pong(struct hs_engine *e, int id, const struct ms_msg *m, uint64_t now_ms)
-{
-	struct hs_peer *p = &e->peers[id];
-
-	p->rtt_us = (now_ms - p->ping_sent_ms) * 1000;
-	p->ping_seq = 0;
-	memcpy(p->peer_chal, m->chal, MS_CHAL_LEN);
-	memcpy(p->peer_digest, m->digest, MS_DIGEST_LEN);
-	p->have_digest = true;
-	return HS_ACCEPTED;
 }
 
 /* Picks the MAC context a message must chain to, or says it answers nothing we have. */
@@ -782,7 +635,7 @@ enum hs_verdict hs_input(struct hs_engine *e, int id, const uint8_t *buf, size_t
 	enum hs_verdict v;
 	bool dup;
 
-	refresh_chal(p, now_ms);
+	hs_refresh_chal(p, now_ms);
 	ms_wire_peek(buf, len, &m);
 	ms_wire_decode_body(buf, len, &m);	/* parsed to pick the MAC context, acted on only after it */
 	prev = context(p, &m, &dup);
@@ -793,7 +646,7 @@ enum hs_verdict hs_input(struct hs_engine *e, int id, const uint8_t *buf, size_t
 	else if (dup) {
 		v = HS_DROP_UNEXPECTED;
 		if (may_resend(p, now_ms))
-			emit_send(out, id, p->sent, p->sent_len);	/* our CONFIRM was lost */
+			hs_emit_send(out, id, p->sent, p->sent_len);	/* our CONFIRM was lost */
 	} else if (m.type == MS_MSG_INIT)
 		v = on_init(e, id, &m, buf, len, now_ms, out);
 	else if (m.type == MS_MSG_CHALLENGE)
@@ -803,9 +656,9 @@ enum hs_verdict hs_input(struct hs_engine *e, int id, const uint8_t *buf, size_t
 	else if (m.type == MS_MSG_CONFIRM)
 		v = on_confirm(e, id, &m, now_ms, out);
 	else if (m.type == MS_MSG_PING)
-		v = on_ping(e, id, &m, buf, len, now_ms, out);
+		v = hs_on_ping(e, id, &m, buf, len, now_ms, out);
 	else
-		v = on_pong(e, id, &m, now_ms);
+		v = hs_on_pong(e, id, &m, now_ms);
 	if (v != HS_ACCEPTED)
 		p->drops[v]++;
 	if (v == HS_ACCEPTED)
@@ -857,7 +710,7 @@ static void retransmit(struct hs_engine *e, int id, uint64_t now_ms, struct hs_o
 		send_init(e, id, now_ms, out);
 	} else {
 		p->next_ms = now_ms + backoff(p->tries);
-		emit_send(out, id, p->sent, p->sent_len);
+		hs_emit_send(out, id, p->sent, p->sent_len);
 	}
 }
 
