@@ -116,6 +116,8 @@ int main(int argc, char **argv)
 	}
 	log_init(foreground, (enum log_level)level);
 	harden_process();
+	/* A control or metrics client that hangs up mid-reply must cost an EPIPE, not the agent. */
+	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
 		log_error("libsodium failed to initialise");
 		return 1;
