@@ -37,7 +37,7 @@ static void print_text(const struct conf_paths *p, const struct conf *c, const s
 {
 	const struct ms_inventory *inv = c->inv;
 	const struct ms_node *me = &inv->nodes[c->self];
-	char addrs[2 * MS_ADDR_STRLEN + 2], s[MS_ADDR_STRLEN], d[MS_ADDR_STRLEN];
+	char addrs[2 * MS_ADDR_STRLEN + 2], sel[MS_SP_STRLEN];
 	size_t unreachable = ms_plan_unreachable(inv, c->self);
 
 	addrs_text(me, addrs, sizeof(addrs));
@@ -57,37 +57,38 @@ static void print_text(const struct conf_paths *p, const struct conf *c, const s
 		printf("warning    %zu peers share no address family with this node and cannot be protected\n", unreachable);
 	printf("policies   %zu (ESP required, transport mode, priority %u, tag reqid %#x-%#x)\n", n_sps,
 	       MS_SP_PRIORITY, MS_REQID_MIN, MS_REQID_MAX);
-	for (size_t i = 0; i < n_sps; i++) {
-		if (sps[i].icmp6_type)
-			printf("  %-3s ICMPv6 type %u (neighbour discovery) passes before any SA exists, priority %u, reqid %#x\n",
-			       sps[i].dir == MS_DIR_OUT ? "out" : "in", sps[i].icmp6_type, sps[i].priority, sps[i].reqid);
-		else
-			printf("  %-3s %-39s -> %-39s reqid %#x\n", sps[i].dir == MS_DIR_OUT ? "out" : "in",
-			       ms_addr_format(&sps[i].src, s, sizeof(s)), ms_addr_format(&sps[i].dst, d, sizeof(d)), sps[i].reqid);
-	}
+	for (size_t i = 0; i < n_sps; i++)
+		printf("  %-60s priority %u, reqid %#x%s\n", ms_sp_format(&sps[i], sel, sizeof(sel)), sps[i].priority,
+		       sps[i].reqid, ms_sp_is_bypass(&sps[i]) ? ", passes in clear when no SA is there" : "");
 	printf("configuration OK\n");
+}
+
+/* "10.0.0.2/32", "::/0" */
+static const char *prefix(const struct ms_addr *a, unsigned len, char *buf, size_t n)
+{
+	char t[MS_ADDR_STRLEN];
+
+	snprintf(buf, n, "%s/%u", ms_addr_format(a, t, sizeof(t)), len);
+	return buf;
 }
 
 static void print_json(const struct conf_paths *p, const struct conf *c, const struct ms_sp *sps, size_t n_sps)
 {
 	const struct ms_inventory *inv = c->inv;
 	json_t *root = json_object(), *peers = json_array(), *pols = json_array();
-	char s[MS_ADDR_STRLEN], d[MS_ADDR_STRLEN];
+	char s[MS_ADDR_STRLEN + 4], d[MS_ADDR_STRLEN + 4];
 
 	for (size_t i = 0; i < inv->n_nodes; i++)
 		if (i != c->self)
 			json_array_append_new(peers, json_string(inv->nodes[i].name));
 	for (size_t i = 0; i < n_sps; i++) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "dir", sps[i].dir == MS_DIR_OUT ? "out" : "in",
-				      "src", ms_addr_format(&sps[i].src, s, sizeof(s)), "dst", ms_addr_format(&sps[i].dst, d, sizeof(d)),
-				      "reqid", (json_int_t)sps[i].reqid, "priority", (json_int_t)sps[i].priority);
+		json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:b}", "dir", sps[i].dir == MS_DIR_OUT ? "out" : "in",
+				      "src", prefix(&sps[i].src, sps[i].src_len, s, sizeof(s)),
+				      "dst", prefix(&sps[i].dst, sps[i].dst_len, d, sizeof(d)), "reqid", (json_int_t)sps[i].reqid,
+				      "priority", (json_int_t)sps[i].priority, "optional", ms_sp_is_bypass(&sps[i]));
 
-		if (sps[i].icmp6_type) {
-			json_object_set_new(o, "src", json_string("::/0"));
-			json_object_set_new(o, "dst", json_string("::/0"));
+		if (sps[i].icmp6_type)
 			json_object_set_new(o, "icmpv6_type", json_integer(sps[i].icmp6_type));
-			json_object_set_new(o, "optional", json_true());
-		}
 		json_array_append_new(pols, o);
 	}
 	json_object_set_new(root, "valid", json_true());

@@ -75,6 +75,20 @@ static void print_peer(json_t *p)
 		printf("  ^ runs another inventory (digest %s): ship the current one to %s\n", s(p, "inventory_digest"), s(p, "name"));
 }
 
+/* Policies another owner holds: the operator must know member traffic follows them, not us. */
+static void print_conflicts(json_t *list)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(list, i, c)
+		printf("CONFLICT %s%s%s: another owner's policy holds this selector (%s); meshsec leaves it alone (meshsec doctor)\n",
+		       s(c, "policy"), json_is_string(json_object_get(c, "peer")) ? " for " : "",
+		       json_is_string(json_object_get(c, "peer")) ? s(c, "peer") : "", s(c, "foreign"));
+	if (json_array_size(list))
+		putchar('\n');
+}
+
 static void print_status(json_t *doc, int header)
 {
 	json_t *peers = json_object_get(doc, "peers"), *p;
@@ -90,6 +104,7 @@ static void print_status(json_t *doc, int header)
 		printf("peers %lld: %lld up, %lld connecting, %lld down%s\n\n", n(doc, "counts", "peers"), n(doc, "counts", "up"),
 		       n(doc, "counts", "connecting"), n(doc, "counts", "down"),
 		       n(doc, "counts", "drift") ? "; some peers run another inventory (marked below)" : "");
+		print_conflicts(json_object_get(doc, "policy_conflicts"));
 	}
 	printf("%-16s %-15s %-10s %-7s %-9s %-7s %-14s %-14s %-17s %s\n", "PEER", "ADDRESS", "STATE", "SINCE", "HANDSHAKE",
 	       "RTT", "IN bytes/pkts", "OUT bytes/pkts", "SPI in/out", "ERRORS");

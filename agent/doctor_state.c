@@ -28,11 +28,32 @@ static bool has_sa(const struct ms_sa *sas, size_t n, const struct ms_addr *src,
 	return false;
 }
 
-/* Both lists sorted, then walked together: what the plan has and the kernel not, and the reverse. */
-static void policies(struct doctor *d, struct ms_sp *want, size_t n_want, struct ms_sp *have, size_t n_have)
+/* A planned policy that is not ours in the kernel: missing, or another owner holds its selector. */
+static void missing_policy(struct doctor *d, struct xnl *x, const struct ms_sp *sp, size_t *missing, size_t *foreign)
 {
-	char s[MS_ADDR_STRLEN], t[MS_ADDR_STRLEN];
-	size_t i = 0, j = 0, missing = 0, extra = 0;
+	char sel[MS_SP_STRLEN], what[XNL_POLICY_STRLEN];
+	struct xnl_policy pol;
+	struct ms_error err;
+
+	ms_sp_format(sp, sel, sizeof(sel));
+	if (xnl_get_sp(x, sp, &pol, &err) == 0 && pol.found) {
+		if ((*foreign)++ < 5)
+			doctor_add(d, "policies", ms_sp_is_bypass(sp) ? DOC_WARN : DOC_ERROR,
+				   "if that policy is stale, delete it (ip xfrm policy delete with this selector); the agent installs its own within 30 s. "
+				   "If another IPsec daemon needs it, take this node out of one of the two configurations",
+				   "another owner's policy holds the selector of meshsec's %s (%s): traffic it selects follows that policy, not meshsec",
+				   sel, xnl_policy_format(&pol, what, sizeof(what)));
+	} else if ((*missing)++ < 5) {
+		doctor_add(d, "policies", DOC_ERROR, "restart meshsecd: it installs every member's policies at start",
+			   "the policy %s is missing", sel);
+	}
+}
+
+/* Both lists sorted, then walked together: what the plan has and the kernel not, and the reverse. */
+static void policies(struct doctor *d, struct xnl *x, struct ms_sp *want, size_t n_want, struct ms_sp *have, size_t n_have)
+{
+	char sel[MS_SP_STRLEN];
+	size_t i = 0, j = 0, missing = 0, foreign = 0, extra = 0;
 
 	qsort(want, n_want, sizeof(*want), ms_sp_cmp);
 	qsort(have, n_have, sizeof(*have), ms_sp_cmp);
@@ -42,20 +63,16 @@ static void policies(struct doctor *d, struct ms_sp *want, size_t n_want, struct
 		if (c == 0) {
 			i++, j++;
 		} else if (c < 0) {
-			if (missing++ < 5)
-				doctor_add(d, "policies", DOC_ERROR, "restart meshsecd: it installs every member's policies at start",
-					   "the %s policy %s -> %s is missing", want[i].dir == MS_DIR_OUT ? "out" : "in",
-					   ms_addr_format(&want[i].src, s, sizeof(s)), ms_addr_format(&want[i].dst, t, sizeof(t)));
-			i++;
+			missing_policy(d, x, &want[i++], &missing, &foreign);
 		} else {
 			if (extra++ < 5)
 				doctor_add(d, "policies", DOC_WARN, "restart meshsecd to reconcile, or stop it and run meshsec down",
-					   "a meshsec policy %s -> %s is not in the plan for this inventory (left from an older one?)",
-					   ms_addr_format(&have[j].src, s, sizeof(s)), ms_addr_format(&have[j].dst, t, sizeof(t)));
+					   "a meshsec policy %s is not in the plan for this inventory (left from an older one?)",
+					   ms_sp_format(&have[j], sel, sizeof(sel)));
 			j++;
 		}
 	}
-	if (!missing && !extra)
+	if (!missing && !extra && !foreign)
 		doctor_add(d, "policies", DOC_OK, "", "all %zu policies of the plan are installed, and no other", n_want);
 }
 
@@ -99,7 +116,7 @@ void doctor_kernel_state(struct doctor *d)
 	    xnl_dump_sa(x, &sas, &n_sas, &err) < 0 || xnl_count_socket_policies(x, &n_sock, &err) < 0) {
 		doctor_add(d, "kernel-state", DOC_ERROR, "run as root", "cannot read the kernel's IPsec state: %s", err.msg);
 	} else {
-		policies(d, want, n_want, have, n_have);
+		policies(d, x, want, n_want, have, n_have);
 		sas_of_peers(d, sas, n_sas);
 		if (d->status && n_sock == 0)
 			doctor_add(d, "bypass", DOC_ERROR, "restart meshsecd; if it persists, report a bug",

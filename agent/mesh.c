@@ -29,10 +29,35 @@ uint64_t mesh_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* What the kernel refused, for those who must know what they own (core, policy conflicts). */
+static void on_refused(void *ctx, const struct xnl_request *r, int error)
+{
+	struct mesh *m = ctx;
+
+	if (r->op == XNL_SA_ADD) {
+		core_sa_refused(m->core, &r->dst, r->spi, r->larval);
+	} else if (r->op == XNL_SP_ADD && error == EEXIST) {
+		mesh_policy_conflict(m, &r->sp);
+		m->batch_conflicts++;
+	}
+}
+
+/* Commits; returns the failures other than policy conflicts (reported on their own), or -errno. */
+static int commit(struct mesh *m, struct ms_error *err)
+{
+	int rc;
+
+	m->batch_conflicts = 0;
+	rc = xnl_commit(m->xnl, err);
+	if (m->batch_conflicts)
+		mesh_policy_report(m);
+	return rc > 0 ? rc - (int)m->batch_conflicts : rc;
+}
+
 int mesh_commit(struct mesh *m)
 {
 	struct ms_error err;
-	int rc = xnl_commit(m->xnl, &err);
+	int rc = commit(m, &err);
 
 	if (rc != 0)
 		log_warnx("%s%s", err.msg, rc > 1 ? " (and more failures in the same batch)" : "");
@@ -131,8 +156,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct mesh *m = arg;
 
 	(void)fd, (void)what;
-	if (!m->stopping)
+	if (!m->stopping) {
 		core_tick(m->core, mesh_now_ms());
+		mesh_policy_retry(m, mesh_now_ms());
+	}
 }
 
 /*
@@ -154,13 +181,14 @@ static int reconcile(struct mesh *m, struct ms_error *err)
 		return rc;
 	}
 	removed = mesh_sync_policies(m, have, n_have, m->sps, m->n_sps);
-	rc = xnl_commit(m->xnl, err);
+	rc = commit(m, err);
 	free(have);
 	if (rc != 0) {
 		free(sas);
 		return rc < 0 ? rc : ms_error_prefix(err, -EIO, "installing the mesh policies");
 	}
-	log_info("policies: %zu in place for %zu peers (%zu stale removed)", m->n_sps, m->conf.inv->n_nodes - 1, removed);
+	log_info("policies: %zu in place for %zu peers (%zu stale removed, %zu held by another owner)",
+		 m->n_sps - m->n_conflicts, m->conf.inv->n_nodes - 1, removed, m->n_conflicts);
 	core_adopt(m->core, sas, n_sas);
 	free(sas);
 	return 0;
@@ -196,7 +224,10 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 	if (!m->core || ms_inventory_digest(m->conf.inv, digest) < 0)
 		return ms_error_set(err, ENOMEM, "out of memory");
 	core_set_digest(m->core, digest);
-	if ((rc = xnl_open(&m->xnl, err)) < 0 || (rc = reconcile(m, err)) < 0)
+	if ((rc = xnl_open(&m->xnl, err)) < 0)
+		return rc;
+	xnl_on_refusal(m->xnl, on_refused, m);
+	if ((rc = reconcile(m, err)) < 0)
 		return rc;
 	if (xev_open(base, on_expire, m, &m->xev, err) < 0)
 		log_warnx("%s; rekeys follow the agent's timer only", err->msg);
@@ -228,6 +259,7 @@ void mesh_stop(struct mesh *m)
 	xev_close(m->xev);
 	xnl_close(m->xnl);
 	free(m->sps);
+	free(m->conflicts);
 	conf_free(&m->conf);
 	memset(m, 0, sizeof(*m));
 }

@@ -27,8 +27,17 @@ struct mesh {
 	struct core *core;
 	int fd[2];			/* IPv4, IPv6; -1 when this node has no such address */
 	struct event *ev[2], *tick;
-	struct ms_sp *sps;		/* the SPs installed for the current model */
+	struct ms_sp *sps;		/* the SPs planned for the current model */
 	size_t n_sps;
+	/* Planned SPs whose selector another owner's policy holds (mesh_policies.c). */
+	struct mesh_conflict {
+		struct ms_sp sp;
+		bool reported;
+		char foreign[XNL_POLICY_STRLEN];	/* what holds it */
+	} *conflicts;
+	size_t n_conflicts, cap_conflicts;
+	uint64_t conflicts_retry_ms;
+	size_t batch_conflicts;		/* EEXIST policy refusals in the commit under way */
 	uint64_t started_ms;
 	bool stopping;			/* `down` asked: no more handshakes or kernel requests */
 };

@@ -4,8 +4,17 @@
 
 #include "mesh.h"
 
-/* Queues what turns the SPs in have into want (sorted in place); returns how many go. */
+/*
+ * Queues what turns the SPs in have into want (sorted in place): adds, then deletes; never a
+ * delete of a selector another owner holds (mesh_policies.c).  Returns how many go.
+ */
 size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, struct ms_sp *want, size_t n_want);
+/* A policy of ours the kernel refused with EEXIST: another owner holds the selector. */
+void mesh_policy_conflict(struct mesh *m, const struct ms_sp *sp);
+/* Logs each new conflict once, with what the foreign policy is (after a commit). */
+void mesh_policy_report(struct mesh *m);
+/* Installs ours where a foreign policy has gone (at most every 30 s). */
+void mesh_policy_retry(struct mesh *m, uint64_t now_ms);
 /* Sends the queued kernel requests, reads every ACK, logs failures; returns how many failed. */
 int mesh_commit(struct mesh *m);
 /* The kernel's tagged SAs, sorted for core_sa_find. */

@@ -15,31 +15,6 @@
 #include "log.h"
 #include "mesh_internal.h"
 
-size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, struct ms_sp *want, size_t n_want)
-{
-	size_t i = 0, j = 0, removed = 0;
-
-	if (n_have > 1)
-		qsort(have, n_have, sizeof(*have), ms_sp_cmp);
-	if (n_want > 1)
-		qsort(want, n_want, sizeof(*want), ms_sp_cmp);
-	while (i < n_have || j < n_want) {
-		int c = i == n_have ? 1 : j == n_want ? -1 : ms_sp_cmp(&have[i], &want[j]);
-
-		if (c < 0) {
-			xnl_sp_del(m->xnl, &have[i++]);
-			removed++;
-		} else if (c > 0) {
-			xnl_sp_put(m->xnl, &want[j++]);
-		} else {
-			if (have[i].reqid != want[j].reqid || have[i].priority != want[j].priority)
-				xnl_sp_put(m->xnl, &want[j]);
-			i++, j++;
-		}
-	}
-	return removed;
-}
-
 static bool same_node(const struct ms_node *a, const struct ms_node *b)
 {
 	return strcmp(a->name, b->name) == 0 && ms_addr_same_slot(&a->v4, &b->v4) && ms_addr_same_slot(&a->v6, &b->v6);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "meshsec/plan.h"
 #include "log.h"
 #include "mesh_view.h"
 
@@ -66,6 +67,28 @@ static void peer(FILE *f, const struct peer_view *p, const char *cipher)
 		(unsigned long long)p->replay, (unsigned long long)p->failed);
 }
 
+static void conflicts(FILE *f, const struct mesh *m)
+{
+	char sel[MS_SP_STRLEN];
+
+	fputs("\"policy_conflicts\":[", f);
+	for (size_t i = 0; i < m->n_conflicts; i++) {
+		const struct mesh_conflict *c = &m->conflicts[i];
+		json_t *foreign = json_string(c->foreign);
+		char *text = foreign ? json_dumps(foreign, JSON_ENCODE_ANY) : NULL;
+
+		fprintf(f, "%s{\"policy\":\"%s\",\"peer\":", i ? "," : "", ms_sp_format(&c->sp, sel, sizeof(sel)));
+		if (ms_sp_is_bypass(&c->sp))
+			fputs("null", f);
+		else
+			fprintf(f, "\"%s\"", m->conf.inv->nodes[c->sp.peer].name);
+		fprintf(f, ",\"foreign\":%s}", text ? text : "\"\"");
+		free(text);
+		json_decref(foreign);
+	}
+	fputs("],", f);
+}
+
 char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_only)
 {
 	const struct ms_inventory *inv = m->conf.inv;
@@ -95,6 +118,7 @@ char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_onl
 			(long)getpid(), v->uptime_s, log_level_name(log_get_level()));
 		fprintf(f, "\"counts\":{\"peers\":%zu,\"up\":%zu,\"connecting\":%zu,\"down\":%zu,\"drift\":%zu},", v->total,
 			v->count[PEER_UP], v->count[PEER_CONNECTING], v->count[PEER_DOWN], v->drifted);
+		conflicts(f, m);
 	}
 	fputs("\"peers\":[", f);
 	for (size_t i = 0; i < v->n; i++) {

@@ -14,12 +14,14 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "meshsec/plan.h"
 #include "xfrm_nl.h"
 
 #ifndef SOL_NETLINK
@@ -35,7 +37,7 @@
  */
 #define MAX_INFLIGHT 128
 #define RECV_BUF (256 * 1024)
-#define DESC_LEN 112
+#define DESC_LEN 160
 
 struct xnl {
 	struct nl_sock *sk;
@@ -46,12 +48,20 @@ struct xnl {
 	struct req {
 		uint32_t seq;
 		size_t end;		/* offset in buf after this request */
-		int is_delete;
+		struct xnl_request what;
 		char desc[DESC_LEN];
 	} *reqs;
 	size_t n_reqs, cap_reqs;
 	uint8_t *rbuf;
+	xnl_refused_fn refused;
+	void *refused_ctx;
 };
+
+void xnl_on_refusal(struct xnl *x, xnl_refused_fn fn, void *ctx)
+{
+	x->refused = fn;
+	x->refused_ctx = ctx;
+}
 
 int xnl_open(struct xnl **out, struct ms_error *err)
 {
@@ -115,12 +125,13 @@ static void fill_sel(struct xfrm_selector *sel, const struct ms_addr *src, const
 	sel->prefixlen_s = sel->prefixlen_d = (uint8_t)(ms_addr_len(src) * 8);
 }
 
-/* An SP's selector: the exact host pair, or for the ND bypass any address and one ICMPv6 type. */
+/* An SP's selector: its two prefixes, and for the ND bypass one ICMPv6 type. */
 static void fill_sp_sel(struct xfrm_selector *sel, const struct ms_sp *sp)
 {
 	fill_sel(sel, &sp->src, &sp->dst);
+	sel->prefixlen_s = sp->src_len;
+	sel->prefixlen_d = sp->dst_len;
 	if (sp->icmp6_type) {
-		sel->prefixlen_s = sel->prefixlen_d = 0;
 		sel->proto = IPPROTO_ICMPV6;
 		sel->sport = htons(sp->icmp6_type);	/* the kernel puts an ICMP type in the source port */
 		sel->sport_mask = htons(0xffff);
@@ -136,7 +147,7 @@ static void fill_lft(struct xfrm_lifetime_cfg *l)
 }
 
 /* Appends a finished message to the batch with a fresh sequence number. */
-static int queue(struct xnl *x, struct nl_msg *msg, int is_delete, const char *desc)
+static int queue(struct xnl *x, struct nl_msg *msg, const struct xnl_request *what, const char *desc)
 {
 	struct nlmsghdr *h = nlmsg_hdr(msg);
 	size_t need = NLMSG_ALIGN(h->nlmsg_len);
@@ -179,7 +190,7 @@ static int queue(struct xnl *x, struct nl_msg *msg, int is_delete, const char *d
 	x->len += need;
 	x->reqs[x->n_reqs].seq = h->nlmsg_seq;
 	x->reqs[x->n_reqs].end = x->len;
-	x->reqs[x->n_reqs].is_delete = is_delete;
+	x->reqs[x->n_reqs].what = *what;
 	snprintf(x->reqs[x->n_reqs].desc, DESC_LEN, "%s", desc);
 	x->n_reqs++;
 	explicit_bzero(nlmsg_hdr(msg), h->nlmsg_len);
@@ -189,21 +200,17 @@ static int queue(struct xnl *x, struct nl_msg *msg, int is_delete, const char *d
 
 static void describe_sp(char *d, size_t len, const char *verb, const struct ms_sp *sp)
 {
-	char s[MS_ADDR_STRLEN], t[MS_ADDR_STRLEN];
+	char t[MS_SP_STRLEN];
 
-	if (sp->icmp6_type)
-		snprintf(d, len, "%s %s bypass policy for ICMPv6 type %u (neighbour discovery)", verb,
-			 sp->dir == MS_DIR_OUT ? "out" : "in", sp->icmp6_type);
-	else
-		snprintf(d, len, "%s %s policy %s -> %s", verb, sp->dir == MS_DIR_OUT ? "out" : "in",
-			 ms_addr_format(&sp->src, s, sizeof(s)), ms_addr_format(&sp->dst, t, sizeof(t)));
+	snprintf(d, len, "%s policy %s", verb, ms_sp_format(sp, t, sizeof(t)));
 }
 
-int xnl_sp_put(struct xnl *x, const struct ms_sp *sp)
+static int sp_put(struct xnl *x, const struct ms_sp *sp, enum xnl_op op)
 {
 	struct xfrm_userpolicy_info pol;
 	struct xfrm_user_tmpl tmpl;
-	struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_UPDPOLICY, 0);
+	struct nl_msg *msg = nlmsg_alloc_simple(op == XNL_SP_ADD ? XFRM_MSG_NEWPOLICY : XFRM_MSG_UPDPOLICY, 0);
+	struct xnl_request what = { .op = op, .sp = *sp };
 	char desc[DESC_LEN];
 
 	if (!msg)
@@ -221,21 +228,32 @@ int xnl_sp_put(struct xnl *x, const struct ms_sp *sp)
 	tmpl.reqid = sp->reqid;
 	tmpl.mode = XFRM_MODE_TRANSPORT;
 	tmpl.share = XFRM_SHARE_ANY;
-	tmpl.optional = sp->icmp6_type != 0;	/* pair SPs: required, no SA means drop, never clear */
+	tmpl.optional = ms_sp_is_bypass(sp) != 0;	/* pair SPs: required, no SA means drop, never clear */
 	tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0u;
 	if (nlmsg_append(msg, &pol, sizeof(pol), NLMSG_ALIGNTO) < 0 ||
 	    nla_put(msg, XFRMA_TMPL, sizeof(tmpl), &tmpl) < 0) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
-	describe_sp(desc, sizeof(desc), "install", sp);
-	return queue(x, msg, 0, desc);
+	describe_sp(desc, sizeof(desc), op == XNL_SP_ADD ? "install" : "replace", sp);
+	return queue(x, msg, &what, desc);
+}
+
+int xnl_sp_add(struct xnl *x, const struct ms_sp *sp)
+{
+	return sp_put(x, sp, XNL_SP_ADD);
+}
+
+int xnl_sp_update(struct xnl *x, const struct ms_sp *sp)
+{
+	return sp_put(x, sp, XNL_SP_UPDATE);
 }
 
 int xnl_sp_del(struct xnl *x, const struct ms_sp *sp)
 {
 	struct xfrm_userpolicy_id id;
 	struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_DELPOLICY, 0);
+	struct xnl_request what = { .op = XNL_SP_DEL, .sp = *sp };
 	char desc[DESC_LEN];
 
 	if (!msg)
@@ -248,7 +266,7 @@ int xnl_sp_del(struct xnl *x, const struct ms_sp *sp)
 		return -ENOMEM;
 	}
 	describe_sp(desc, sizeof(desc), "delete", sp);
-	return queue(x, msg, 1, desc);
+	return queue(x, msg, &what, desc);
 }
 
 int xnl_sa_add(struct xnl *x, const struct ms_sa *sa)
@@ -256,6 +274,7 @@ int xnl_sa_add(struct xnl *x, const struct ms_sa *sa)
 	size_t key_len = ms_cipher_key_len(sa->cipher);
 	struct nl_msg *msg = nlmsg_alloc_simple(sa->larval ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, 0);
 	struct xfrm_usersa_info info;
+	struct xnl_request what = { .op = XNL_SA_ADD, .dst = sa->dst, .spi = sa->spi, .larval = sa->larval != 0 };
 	struct {
 		struct xfrm_algo_aead a;
 		uint8_t key[MS_CIPHER_KEY_MAX];
@@ -301,7 +320,7 @@ int xnl_sa_add(struct xnl *x, const struct ms_sa *sa)
 	    nla_put(msg, XFRMA_REPLAY_ESN_VAL, sizeof(esn), &esn) == 0) {
 		snprintf(desc, sizeof(desc), "install SA %s -> %s spi %#x", ms_addr_format(&sa->src, s, sizeof(s)),
 			 ms_addr_format(&sa->dst, d, sizeof(d)), sa->spi);
-		rc = queue(x, msg, 0, desc);
+		rc = queue(x, msg, &what, desc);
 		msg = NULL;
 	}
 	explicit_bzero(&aead, sizeof(aead));
@@ -316,6 +335,7 @@ int xnl_sa_del(struct xnl *x, const struct ms_addr *dst, uint32_t spi)
 {
 	struct xfrm_usersa_id id;
 	struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_DELSA, 0);
+	struct xnl_request what = { .op = XNL_SA_DEL, .dst = *dst, .spi = spi };
 	char desc[DESC_LEN], d[MS_ADDR_STRLEN];
 
 	if (!msg)
@@ -330,7 +350,7 @@ int xnl_sa_del(struct xnl *x, const struct ms_addr *dst, uint32_t spi)
 		return -ENOMEM;
 	}
 	snprintf(desc, sizeof(desc), "delete SA to %s spi %#x", ms_addr_format(dst, d, sizeof(d)), spi);
-	return queue(x, msg, 1, desc);
+	return queue(x, msg, &what, desc);
 }
 
 /* The kernel's extended-ack message of an NLMSG_ERROR, or "". */
@@ -368,6 +388,11 @@ static int recv_reply(struct xnl *x, const char *what, struct ms_error *err)
 	}
 }
 
+static bool is_delete(const struct req *r)
+{
+	return r->what.op == XNL_SP_DEL || r->what.op == XNL_SA_DEL;
+}
+
 static struct req *find_req(struct xnl *x, uint32_t seq, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
@@ -395,8 +420,10 @@ static int read_acks(struct xnl *x, size_t from, size_t to, int *failed, struct 
 				continue;
 			pending--;
 			e = NLMSG_DATA(h);
-			if (e->error == 0 || (r->is_delete && (e->error == -ENOENT || e->error == -ESRCH)))
+			if (e->error == 0 || (is_delete(r) && (e->error == -ENOENT || e->error == -ESRCH)))
 				continue;
+			if (x->refused)
+				x->refused(x->refused_ctx, &r->what, -e->error);
 			if ((*failed)++ == 0) {
 				const char *ext = extack_text(h);
 
@@ -438,12 +465,55 @@ int xnl_commit(struct xnl *x, struct ms_error *err)
 	return rc < 0 ? rc : failed;
 }
 
+/*
+ * One request answered by one message (not batched): its reply goes to on_reply, an NLMSG_ERROR
+ * to err as "kernel refused to WHAT: ...".  Returns 0, or -errno.
+ */
+static int request(struct xnl *x, struct nl_msg *msg, const char *what,
+		   void (*on_reply)(void *ctx, const struct nlmsghdr *h), void *ctx, struct ms_error *err)
+{
+	uint32_t seq = ++x->seq;
+
+	nlmsg_hdr(msg)->nlmsg_seq = seq;
+	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_REQUEST;
+	if (send(nl_socket_get_fd(x->sk), nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len, 0) < 0) {
+		nlmsg_free(msg);
+		return ms_error_set(err, errno, "netlink: sending a request to %s: %s", what, strerror(errno));
+	}
+	nlmsg_free(msg);
+	for (;;) {
+		struct nlmsghdr *h;
+		int len = recv_reply(x, what, err);
+
+		if (len < 0)
+			return len;
+		for (h = (struct nlmsghdr *)x->rbuf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				const char *ext = extack_text(h);
+
+				return ms_error_set(err, -e->error, "kernel refused to %s: %s%s%s", what,
+						    strerror(-e->error), *ext ? ": " : "", ext);
+			}
+			on_reply(ctx, h);
+			return 0;
+		}
+	}
+}
+
+static void on_spi(void *ctx, const struct nlmsghdr *h)
+{
+	if (h->nlmsg_type == XFRM_MSG_NEWSA)
+		*(uint32_t *)ctx = ntohl(((const struct xfrm_usersa_info *)NLMSG_DATA(h))->id.spi);
+}
+
 int xnl_alloc_spi(struct xnl *x, const struct ms_addr *src, const struct ms_addr *dst, uint32_t reqid,
 		  uint32_t *spi, struct ms_error *err)
 {
 	struct xfrm_userspi_info req;
 	struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_ALLOCSPI, NLM_F_REQUEST);
-	uint32_t seq = ++x->seq;
 
 	if (!msg)
 		return ms_error_set(err, ENOMEM, "netlink: out of memory");
@@ -462,36 +532,68 @@ int xnl_alloc_spi(struct xnl *x, const struct ms_addr *src, const struct ms_addr
 		nlmsg_free(msg);
 		return ms_error_set(err, ENOMEM, "netlink: out of memory");
 	}
-	nlmsg_hdr(msg)->nlmsg_seq = seq;
-	if (send(nl_socket_get_fd(x->sk), nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len, 0) < 0) {
+	*spi = 0;
+	return request(x, msg, "allocate an SPI", on_spi, spi, err);
+}
+
+static void on_policy(void *ctx, const struct nlmsghdr *h)
+{
+	struct xnl_policy *p = ctx;
+	const struct xfrm_userpolicy_info *pol = NLMSG_DATA(h);
+	struct nlattr *tb[XFRMA_MAX + 1];
+
+	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || nlmsg_parse((struct nlmsghdr *)h, sizeof(*pol), tb, XFRMA_MAX, NULL) < 0)
+		return;
+	p->found = true;
+	p->block = pol->action == XFRM_POLICY_BLOCK;
+	p->priority = pol->priority;
+	p->n_tmpl = tb[XFRMA_TMPL] ? (size_t)nla_len(tb[XFRMA_TMPL]) / sizeof(struct xfrm_user_tmpl) : 0;
+	if (p->n_tmpl) {
+		const struct xfrm_user_tmpl *t = nla_data(tb[XFRMA_TMPL]);
+
+		p->proto = t->id.proto;
+		p->reqid = t->reqid;
+		p->mode = t->mode;
+		p->optional = t->optional;
+	}
+}
+
+int xnl_get_sp(struct xnl *x, const struct ms_sp *sp, struct xnl_policy *out, struct ms_error *err)
+{
+	struct xfrm_userpolicy_id id;
+	struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_GETPOLICY, NLM_F_REQUEST);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!msg)
+		return ms_error_set(err, ENOMEM, "netlink: out of memory");
+	memset(&id, 0, sizeof(id));
+	fill_sp_sel(&id.sel, sp);
+	id.dir = sp->dir == MS_DIR_OUT ? XFRM_POLICY_OUT : XFRM_POLICY_IN;
+	if (nlmsg_append(msg, &id, sizeof(id), NLMSG_ALIGNTO) < 0) {
 		nlmsg_free(msg);
-		return ms_error_set(err, errno, "netlink: ALLOCSPI: %s", strerror(errno));
+		return ms_error_set(err, ENOMEM, "netlink: out of memory");
 	}
-	nlmsg_free(msg);
-	for (;;) {
-		struct nlmsghdr *h;
-		int len = recv_reply(x, "the ALLOCSPI reply", err);
+	rc = request(x, msg, "look up a policy", on_policy, out, err);
+	return rc == -ENOENT ? 0 : rc;
+}
 
-		if (len < 0)
-			return len;
-		for (h = (struct nlmsghdr *)x->rbuf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_seq != seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				const char *ext = extack_text(h);
+const char *xnl_policy_format(const struct xnl_policy *p, char *buf, size_t len)
+{
+	static const char *const modes[] = { "transport", "tunnel", "ro", "in_trigger", "beet" };
 
-				return ms_error_set(err, -e->error, "kernel refused to allocate an SPI: %s%s%s",
-						    strerror(-e->error), *ext ? ": " : "", ext);
-			}
-			if (h->nlmsg_type == XFRM_MSG_NEWSA) {
-				const struct xfrm_usersa_info *info = NLMSG_DATA(h);
-
-				*spi = ntohl(info->id.spi);
-				return 0;
-			}
-		}
-	}
+	if (!p->found)
+		snprintf(buf, len, "none");
+	else if (p->block || !p->n_tmpl)
+		snprintf(buf, len, "%s, priority %u, no template (traffic passes %s)", p->block ? "block" : "allow",
+			 p->priority, p->block ? "nowhere: dropped" : "in clear");
+	else
+		snprintf(buf, len, "allow, priority %u, %s%s template %s mode %s reqid %u%s", p->priority,
+			 p->n_tmpl > 1 ? "first of several, " : "", p->optional ? "optional" : "required",
+			 p->proto == IPPROTO_ESP ? "esp" : p->proto == IPPROTO_AH ? "ah" : "other",
+			 p->mode < 5 ? modes[p->mode] : "other", p->reqid,
+			 ms_is_our_reqid(p->reqid) ? " (meshsec's tag)" : "");
+	return buf;
 }
 
 static void read_addr(struct ms_addr *a, int family, const xfrm_address_t *xa)
@@ -586,6 +688,8 @@ static int on_sp(void *ctx, const struct nlmsghdr *h)
 	sp->dir = pol->dir == XFRM_POLICY_OUT ? MS_DIR_OUT : MS_DIR_IN;
 	read_addr(&sp->src, pol->sel.family, &pol->sel.saddr);
 	read_addr(&sp->dst, pol->sel.family, &pol->sel.daddr);
+	sp->src_len = pol->sel.prefixlen_s;
+	sp->dst_len = pol->sel.prefixlen_d;
 	if (pol->sel.proto == IPPROTO_ICMPV6 && pol->sel.prefixlen_d == 0)
 		sp->icmp6_type = (uint8_t)ntohs(pol->sel.sport);
 	sp->reqid = t->reqid;

@@ -7,6 +7,7 @@
 #ifndef MESHSEC_XFRM_NL_H
 #define MESHSEC_XFRM_NL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,11 +19,33 @@ struct xnl;
 int xnl_open(struct xnl **out, struct ms_error *err);
 void xnl_close(struct xnl *x);
 
-/* Batches: queue requests, then commit sends them and reads every ACK. */
-int xnl_sp_put(struct xnl *x, const struct ms_sp *sp);		/* create or replace */
+/*
+ * Batches: queue requests, then commit sends them and reads every ACK.
+ * xnl_sp_add creates (XFRM_MSG_NEWPOLICY): a policy with the same selector, whoever owns it,
+ * makes it fail with EEXIST and stays as it is.  xnl_sp_update replaces (UPDPOLICY) and is only
+ * for a policy a dump showed to be ours.
+ */
+int xnl_sp_add(struct xnl *x, const struct ms_sp *sp);
+int xnl_sp_update(struct xnl *x, const struct ms_sp *sp);
 int xnl_sp_del(struct xnl *x, const struct ms_sp *sp);
 int xnl_sa_add(struct xnl *x, const struct ms_sa *sa);
 int xnl_sa_del(struct xnl *x, const struct ms_addr *dst, uint32_t spi);
+/* A queued request, as the refusal handler sees it. */
+enum xnl_op { XNL_SP_ADD, XNL_SP_UPDATE, XNL_SP_DEL, XNL_SA_ADD, XNL_SA_DEL };
+struct xnl_request {
+	enum xnl_op op;
+	struct ms_sp sp;		/* SP requests */
+	struct ms_addr dst;		/* SA requests */
+	uint32_t spi;
+	bool larval;			/* an SA add filling a state of our ALLOCSPI */
+};
+/*
+ * Called during xnl_commit for every request the kernel refused (error: a positive errno), so the
+ * caller can tell what it owns: an add that failed made nothing of ours.
+ */
+typedef void (*xnl_refused_fn)(void *ctx, const struct xnl_request *r, int error);
+void xnl_on_refusal(struct xnl *x, xnl_refused_fn fn, void *ctx);
+
 /*
  * Returns the number of failed requests (0: all done), or -errno if the socket failed.  err gets
  * the first failure.  A delete of something already gone counts as done.
@@ -32,6 +55,19 @@ int xnl_commit(struct xnl *x, struct ms_error *err);
 /* The kernel picks an unused inbound SPI and reserves it (a larval SA, filled by xnl_sa_add). */
 int xnl_alloc_spi(struct xnl *x, const struct ms_addr *src, const struct ms_addr *dst, uint32_t reqid,
 		  uint32_t *spi, struct ms_error *err);
+
+/* Whoever's policy holds a selector (direction and selector of sp), as the kernel has it. */
+struct xnl_policy {
+	bool found, block, optional;
+	uint32_t priority, reqid;	/* reqid, proto, mode: of the first template */
+	uint8_t proto, mode;
+	size_t n_tmpl;
+};
+/* 0 (out->found false when there is none) or -errno. */
+int xnl_get_sp(struct xnl *x, const struct ms_sp *sp, struct xnl_policy *out, struct ms_error *err);
+/* "allow, priority 0, required template esp mode transport reqid 42": into buf, returned. */
+#define XNL_POLICY_STRLEN 128
+const char *xnl_policy_format(const struct xnl_policy *p, char *buf, size_t len);
 
 /* Tagged objects only; *out is malloc'd. */
 int xnl_dump_sp(struct xnl *x, struct ms_sp **out, size_t *n, struct ms_error *err);

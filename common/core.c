@@ -232,12 +232,47 @@ static void sa_add(struct core *c, const struct hs_action *a)
 	c->ops->sa_add(c->ctx, &sa);
 }
 
-static void sa_del(struct core *c, const struct hs_action *a)
+static bool in_set(const int *set, size_t n, int id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == id)
+			return true;
+	return false;
+}
+
+/* Where the SA of an SA_ADD / SA_DEL action lives (its destination), or NULL. */
+static const struct ms_addr *action_dst(const struct core *c, const struct hs_action *a)
 {
 	const struct ms_addr *me = core_self_addr(c, a->family), *them = peer_addr(&c->peers[a->peer], a->family);
 
-	if (me && them)
-		c->ops->sa_del(c->ctx, a->dir == MS_DIR_IN ? me : them, a->spi);
+	return !me || !them ? NULL : a->dir == MS_DIR_IN ? me : them;
+}
+
+void core_sa_refused(struct core *c, const struct ms_addr *dst, uint32_t spi, bool larval)
+{
+	if (c->n_refused < HS_MAX_ACTIONS)
+		c->refused[c->n_refused++] = (struct core_refused){ .dst = *dst, .spi = spi, .larval = larval };
+}
+
+/* An outbound add of (dst, spi) failed in this run: whatever holds that SPI is not ours. */
+static bool not_ours(const struct core *c, const struct ms_addr *dst, uint32_t spi)
+{
+	for (size_t i = 0; i < c->n_refused; i++)
+		if (!c->refused[i].larval && c->refused[i].spi == spi && ms_addr_equal(&c->refused[i].dst, dst))
+			return true;
+	return false;
+}
+
+static void sa_del(struct core *c, const struct hs_action *a)
+{
+	const struct ms_addr *dst = action_dst(c, a);
+	char b[MS_ADDR_STRLEN];
+
+	if (dst && not_ours(c, dst, a->spi))
+		core_logf(c, CORE_LOG_WARN, "peer %s: the kernel already has an SA to %s with SPI %#x, which meshsec did not install: left alone",
+			  c->peers[a->peer].name, ms_addr_format(dst, b, sizeof(b)), a->spi);
+	else if (dst)
+		c->ops->sa_del(c->ctx, dst, a->spi);
 }
 
 static bool commit(struct core *c)
@@ -246,6 +281,25 @@ static bool commit(struct core *c)
 
 	c->st.kernel_errors += failed > 0 ? (uint64_t)failed : 0;
 	return failed == 0;
+}
+
+/* The peers whose SA adds since refused_from were refused (else the one being committed for). */
+static void blame(struct core *c, size_t refused_from, int fallback, int *failed, size_t *n_failed)
+{
+	const struct hs_out *out = c->out;
+	size_t before = *n_failed;
+
+	for (size_t r = refused_from; r < c->n_refused; r++)
+		for (size_t i = 0; i < out->n; i++) {
+			const struct hs_action *a = &out->act[i];
+			const struct ms_addr *dst = a->type == HS_ACT_SA_ADD ? action_dst(c, a) : NULL;
+
+			if (dst && a->spi == c->refused[r].spi && ms_addr_equal(dst, &c->refused[r].dst) &&
+			    !in_set(failed, *n_failed, a->peer))
+				failed[(*n_failed)++] = a->peer;
+		}
+	if (*n_failed == before && !in_set(failed, *n_failed, fallback))
+		failed[(*n_failed)++] = fallback;
 }
 
 static void send_to(struct core *c, int id, const uint8_t *buf, size_t len)
@@ -264,14 +318,6 @@ static void send_to(struct core *c, int id, const uint8_t *buf, size_t len)
 	p->tx++;
 }
 
-static bool in_set(const int *set, size_t n, int id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (set[i] == id)
-			return true;
-	return false;
-}
-
 /*
  * Kernel requests are committed before every send and before a pair is declared up.  If that
  * commit fails, the peer's message is not sent (it would announce an SA that does not exist), the
@@ -280,17 +326,20 @@ static bool in_set(const int *set, size_t n, int id)
 void core_run(struct core *c, uint64_t now_ms)
 {
 	struct hs_out *out = c->out;
-	int failed[HS_MAX_ACTIONS];
-	size_t n_failed = 0;
+	int failed[HS_MAX_ACTIONS + 1];
+	size_t n_failed = 0, refused_from;
 
+	c->n_refused = 0;
 	for (size_t i = 0; i < out->n; i++) {
 		struct hs_action *a = &out->act[i];
 
+		refused_from = c->n_refused;
 		if (a->type != HS_ACT_SA_DEL && in_set(failed, n_failed, a->peer))
 			continue;
 		if ((a->type == HS_ACT_SEND || a->type == HS_ACT_UP) && !commit(c)) {
-			failed[n_failed++] = a->peer;
-			continue;
+			blame(c, refused_from, a->peer, failed, &n_failed);
+			if (in_set(failed, n_failed, a->peer))
+				continue;
 		}
 		switch (a->type) {
 		case HS_ACT_SEND:
@@ -314,9 +363,13 @@ void core_run(struct core *c, uint64_t now_ms)
 		}
 		}
 	}
-	commit(c);
+	refused_from = c->n_refused;
+	if (!commit(c))
+		blame(c, refused_from, -1, failed, &n_failed);
 	sodium_memzero(out, sizeof(*out));
 	for (size_t i = 0; i < n_failed; i++) {
+		if (failed[i] < 0)
+			continue;
 		core_logf(c, CORE_LOG_WARN, "peer %s: the kernel refused its SAs; they are removed and the handshake retried with backoff",
 			  c->peers[failed[i]].name);
 		hs_peer_fail(c->hs, failed[i], now_ms, out);

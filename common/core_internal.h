@@ -29,6 +29,13 @@ struct core {
 	struct core_stale *stale;
 	size_t n_stale;
 	uint64_t counters_ms;		/* last look at the SA counters */
+	/* SA adds the kernel refused in the current core_run (core_sa_refused): not ours to delete. */
+	struct core_refused {
+		struct ms_addr dst;
+		uint32_t spi;
+		bool larval;
+	} refused[HS_MAX_ACTIONS];
+	size_t n_refused;
 	uint8_t digest[MS_DIGEST_LEN];
 	struct core_stats st;
 };

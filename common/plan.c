@@ -4,7 +4,9 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,13 +47,37 @@ size_t ms_plan_unreachable(const struct ms_inventory *inv, size_t self)
 	return n;
 }
 
+static struct ms_sp host_side(enum ms_dir dir, const struct ms_addr *peer, uint32_t reqid, size_t p)
+{
+	struct ms_sp sp = { .dir = dir, .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p };
+	uint8_t len = (uint8_t)(ms_addr_len(peer) * 8);
+
+	sp.src.family = sp.dst.family = peer->family;
+	if (dir == MS_DIR_OUT)
+		sp.dst = *peer, sp.dst_len = len;
+	else
+		sp.src = *peer, sp.src_len = len;
+	return sp;
+}
+
+/* A node-wide inbound bypass of one destination prefix (multicast, broadcast). */
+static struct ms_sp bypass_in(int family, const char *prefix, uint8_t len, size_t self)
+{
+	struct ms_sp sp = { .dir = MS_DIR_IN, .dst_len = len, .reqid = MS_REQID_NODE,
+			    .priority = MS_SP_PRIORITY_NODE, .peer = self };
+
+	sp.src.family = sp.dst.family = family;
+	inet_pton(family, prefix, sp.dst.u.raw);
+	return sp;
+}
+
 int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 		     struct ms_sp **out, size_t *n_out, struct ms_error *err)
 {
 	const struct ms_node *me = &inv->nodes[self];
-	struct ms_sp *sps = calloc(inv->n_nodes * 4 + 4, sizeof(*sps));
+	struct ms_sp *sps = calloc(inv->n_nodes * 4 + 8, sizeof(*sps));
 	size_t n = 0;
-	bool v6 = false;
+	bool used[2] = { false, false };
 
 	if (!sps)
 		return ms_error_set(err, ENOMEM, "out of memory planning %zu policies", inv->n_nodes * 4);
@@ -63,24 +89,28 @@ int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 			continue;
 		reqid = ms_pair_reqid(me->name, peer->name);
 		for (size_t f = 0; f < 2; f++) {
-			const struct ms_addr *mine = ms_node_addr(me, families[f]);
 			const struct ms_addr *theirs = ms_node_addr(peer, families[f]);
 
-			if (!mine || !theirs)
+			if (!ms_node_addr(me, families[f]) || !theirs)
 				continue;
-			sps[n++] = (struct ms_sp){ .dir = MS_DIR_OUT, .src = *mine, .dst = *theirs,
-						   .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p };
-			sps[n++] = (struct ms_sp){ .dir = MS_DIR_IN, .src = *theirs, .dst = *mine,
-						   .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p };
-			v6 |= families[f] == AF_INET6;
+			sps[n++] = host_side(MS_DIR_OUT, theirs, reqid, p);
+			sps[n++] = host_side(MS_DIR_IN, theirs, reqid, p);
+			used[f] = true;
 		}
 	}
-	for (int d = 0; v6 && d < 4; d++) {
-		struct ms_sp *sp = &sps[n++];
+	if (used[0]) {
+		sps[n++] = bypass_in(AF_INET, "224.0.0.0", 4, self);
+		sps[n++] = bypass_in(AF_INET, "255.255.255.255", 32, self);
+	}
+	if (used[1]) {
+		sps[n++] = bypass_in(AF_INET6, "ff00::", 8, self);
+		for (int d = 0; d < 4; d++) {
+			struct ms_sp *sp = &sps[n++];
 
-		*sp = (struct ms_sp){ .dir = d & 1 ? MS_DIR_OUT : MS_DIR_IN, .icmp6_type = d < 2 ? MS_ICMP6_NS : MS_ICMP6_NA,
-				      .reqid = MS_REQID_NODE, .priority = MS_SP_PRIORITY_ND, .peer = self };
-		sp->src.family = sp->dst.family = AF_INET6;
+			*sp = (struct ms_sp){ .dir = d & 1 ? MS_DIR_OUT : MS_DIR_IN, .icmp6_type = d < 2 ? MS_ICMP6_NS : MS_ICMP6_NA,
+					      .reqid = MS_REQID_NODE, .priority = MS_SP_PRIORITY_NODE, .peer = self };
+			sp->src.family = sp->dst.family = AF_INET6;
+		}
 	}
 	*out = sps;
 	*n_out = n;
@@ -98,7 +128,36 @@ int ms_sp_cmp(const void *a, const void *b)
 		return x->icmp6_type < y->icmp6_type ? -1 : 1;
 	if (x->src.family != y->src.family)
 		return x->src.family < y->src.family ? -1 : 1;
+	if (x->src_len != y->src_len)
+		return x->src_len < y->src_len ? -1 : 1;
+	if (x->dst_len != y->dst_len)
+		return x->dst_len < y->dst_len ? -1 : 1;
 	if ((c = memcmp(x->src.u.raw, y->src.u.raw, 16)) != 0)
 		return c;
 	return memcmp(x->dst.u.raw, y->dst.u.raw, 16);
+}
+
+static const char *side(const struct ms_addr *a, uint8_t len, char *buf, size_t n)
+{
+	char t[MS_ADDR_STRLEN];
+
+	if (len == 0)
+		return "any";
+	if (len == ms_addr_len(a) * 8)
+		return ms_addr_format(a, buf, n);
+	snprintf(buf, n, "%s/%u", ms_addr_format(a, t, sizeof(t)), len);
+	return buf;
+}
+
+const char *ms_sp_format(const struct ms_sp *sp, char *buf, size_t len)
+{
+	char s[MS_ADDR_STRLEN + 4], d[MS_ADDR_STRLEN + 4];
+	const char *dir = sp->dir == MS_DIR_OUT ? "out" : "in";
+
+	if (sp->icmp6_type)
+		snprintf(buf, len, "%s ICMPv6 type %u (neighbour discovery bypass)", dir, sp->icmp6_type);
+	else
+		snprintf(buf, len, "%s %s -> %s%s", dir, side(&sp->src, sp->src_len, s, sizeof(s)),
+			 side(&sp->dst, sp->dst_len, d, sizeof(d)), ms_sp_is_bypass(sp) ? " (bypass)" : "");
+	return buf;
 }

@@ -30,7 +30,10 @@ struct core_ops {
 	/* Queued until commit. */
 	void (*sa_add)(void *ctx, const struct ms_sa *sa);
 	void (*sa_del)(void *ctx, const struct ms_addr *dst, uint32_t spi);
-	/* Carries out what was queued; returns how many requests failed (0: all done). */
+	/*
+	 * Carries out what was queued; returns how many requests failed (0: all done).  For each SA
+	 * add the kernel refused, the shell calls core_sa_refused before returning.
+	 */
 	int (*commit)(void *ctx);
 	/* One datagram to a peer's agent; 0 or -errno. */
 	int (*send)(void *ctx, const struct ms_addr *to, const uint8_t *buf, size_t len);
@@ -76,6 +79,14 @@ struct core;
 struct core *core_new(const struct ms_inventory *inv, size_t self, const uint8_t secret[32],
 		      const struct core_ops *ops, void *ctx);
 void core_free(struct core *c);
+
+/*
+ * The kernel refused an SA add queued by this core (called by the shell from within commit).
+ * An outbound add that failed made nothing of ours, and (dst, spi) may be another owner's SA (a
+ * peer can announce any SPI): it is never deleted afterwards.  A refused fill of our own larval
+ * state leaves that state ours, deleted as usual.
+ */
+void core_sa_refused(struct core *c, const struct ms_addr *dst, uint32_t spi, bool larval);
 
 /*
  * The tagged SAs found in the kernel at start: those of a current pair are kept until the pair

@@ -65,29 +65,44 @@ struct ms_inventory {
 #define MS_REQID_MIN 0x6d730001u
 #define MS_REQID_MAX 0x6d73ffffu
 #define MS_REQID_NODE 0x6d730000u	/* node-wide SPs (the neighbour-discovery bypass); part of the tag */
-/* SP priority (lower wins): above the usual IKE daemon defaults so exact member selectors win. */
+/* SP priority (lower wins): above the usual IKE daemon defaults so member selectors win. */
 #define MS_SP_PRIORITY 1000u
 /*
- * IPv6 neighbour discovery must work before any SA exists, or a pair that only has IPv6 can
- * never resolve the neighbour to send its first handshake: a node-wide pair of SPs per message
- * type (ICMPv6 135 solicitation, 136 advertisement), both directions, ahead of the pair SPs,
- * with an optional template (ESP if an SA is there, clear otherwise).  strongSwan and Libreswan
- * exempt these messages the same way.
+ * Node-wide SPs (reqid MS_REQID_NODE), ahead of the pair SPs, each with an optional template:
+ * ESP if an SA is there, clear otherwise.
+ * - IPv6 neighbour discovery must work before any SA exists, or a pair that only has IPv6 can
+ *   never resolve the neighbour to send its first handshake: one SP per message type (ICMPv6 135
+ *   solicitation, 136 advertisement) and direction.  strongSwan and Libreswan exempt them too.
+ * - The in SP of a pair is `peer -> any` (so member traffic to any local address is covered),
+ *   which would also catch a member's multicast and limited broadcast (VRRP, mDNS, routing
+ *   protocols): no pairwise SA can carry those, so inbound multicast (224.0.0.0/4, ff00::/8)
+ *   and 255.255.255.255 pass as they did before meshsec.
  */
-#define MS_SP_PRIORITY_ND (MS_SP_PRIORITY - 1)
+#define MS_SP_PRIORITY_NODE (MS_SP_PRIORITY - 1)
 #define MS_ICMP6_NS 135
 #define MS_ICMP6_NA 136
 
 enum ms_dir { MS_DIR_IN = 0, MS_DIR_OUT = 1 };
 
+/*
+ * A pair's SPs: out `any -> peer`, in `peer -> any` (the local side is a wildcard, so traffic
+ * from every local source address is either ESP or dropped, never clear).
+ */
 struct ms_sp {
 	enum ms_dir dir;
-	struct ms_addr src, dst;	/* exact host selectors: /32 or /128 */
-	uint8_t icmp6_type;		/* non-zero: ::/0 -> ::/0, this ICMPv6 type only (the ND bypass) */
+	struct ms_addr src, dst;	/* family always set; the address is zero where its length is 0 */
+	uint8_t src_len, dst_len;	/* prefix lengths: 0 any, 32/128 one host */
+	uint8_t icmp6_type;		/* non-zero: this ICMPv6 type only (the ND bypass) */
 	uint32_t reqid;
 	uint32_t priority;
 	size_t peer;			/* index in the inventory (desired side only) */
 };
+
+/* A node-wide SP (optional template: lets traffic through in clear when no SA is there). */
+static inline int ms_sp_is_bypass(const struct ms_sp *sp)
+{
+	return sp->reqid == MS_REQID_NODE;
+}
 
 static inline int ms_is_our_reqid(uint32_t reqid)
 {

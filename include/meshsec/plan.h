@@ -14,19 +14,23 @@
 uint32_t ms_pair_reqid(const char *a, const char *b);
 
 /*
- * Desired SPs for node self: per peer and shared address family, one out and one in policy.
- * Peers with no family in common with self get none (ms_plan_unreachable counts them).  When
- * any pair uses IPv6, the four node-wide neighbour-discovery SPs follow (model.h).
- * *out is malloc'd; the caller frees it.
- */
-/*
  * Orders SPs by what identifies them in the kernel (direction, selector), for qsort and for
  * walking a desired list against an observed one; 0 means "the same policy".
  */
 int ms_sp_cmp(const void *a, const void *b);
 
+/*
+ * Desired SPs for node self: per peer and shared address family, out `any -> peer` and in
+ * `peer -> any`.  Peers with no family in common with self get none (ms_plan_unreachable counts
+ * them).  Then the node-wide bypass SPs (model.h) of the families in use: inbound multicast and
+ * broadcast, and for IPv6 the four neighbour-discovery SPs.  *out is malloc'd; the caller frees it.
+ */
 int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 		     struct ms_sp **out, size_t *n_out, struct ms_error *err);
+
+/* "out any -> 10.0.0.2", "in 10.0.0.2 -> any", "in any -> 224.0.0.0/4 (bypass)": into buf, returned. */
+#define MS_SP_STRLEN 128
+const char *ms_sp_format(const struct ms_sp *sp, char *buf, size_t len);
 
 /* Peers of self that share no address family with it (they cannot be protected). */
 size_t ms_plan_unreachable(const struct ms_inventory *inv, size_t self);

@@ -80,10 +80,12 @@ int main(int argc, char **argv)
 		struct ms_addr peer;
 
 		v4(&peer, 0x0a500000 + (uint32_t)i + 1);
-		sps[2 * i] = (struct ms_sp){ .dir = MS_DIR_OUT, .src = self, .dst = peer, .reqid = MS_REQID_MIN + (uint32_t)i,
+		/* The agent's layout: out any -> peer, in peer -> any. */
+		sps[2 * i] = (struct ms_sp){ .dir = MS_DIR_OUT, .dst = peer, .dst_len = 32, .reqid = MS_REQID_MIN + (uint32_t)i,
 					     .priority = MS_SP_PRIORITY };
-		sps[2 * i + 1] = (struct ms_sp){ .dir = MS_DIR_IN, .src = peer, .dst = self, .reqid = MS_REQID_MIN + (uint32_t)i,
+		sps[2 * i + 1] = (struct ms_sp){ .dir = MS_DIR_IN, .src = peer, .src_len = 32, .reqid = MS_REQID_MIN + (uint32_t)i,
 						 .priority = MS_SP_PRIORITY };
+		sps[2 * i].src.family = sps[2 * i + 1].dst.family = AF_INET;
 	}
 	for (size_t i = 0; i < n_sa / 2; i++) {
 		sas[2 * i] = (struct ms_sa){ .src = self, .dst = sps[2 * i].dst, .spi = 0x10000 + (uint32_t)i,
@@ -93,7 +95,7 @@ int main(int argc, char **argv)
 	}
 	t0 = now_us();
 	for (size_t i = 0; i < n_sp; i++)
-		xnl_sp_put(x, &sps[i]);
+		xnl_sp_add(x, &sps[i]);
 	if (commit(x, "install_sp (batched)", n_sp, t0) < 0)
 		return 1;
 	if (n_sa) {

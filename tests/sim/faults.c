@@ -16,7 +16,7 @@
 
 const char *const fault_names[FAULT_KINDS] = { "loss", "dup", "reorder", "delay", "partition", "oneway", "kernel",
 					       "restart", "reboot", "pause", "clock", "inventory", "forge", "replay",
-					       "spoof", "rekey" };
+					       "spoof", "rekey", "foreign" };
 
 unsigned faults_parse(const char *list, bool *ok)
 {
@@ -128,6 +128,10 @@ void faults_schedule(struct world *w)
 					continue;
 				break;
 			case FAULT_FORGE: dur = 0; arg = (uint32_t)rng_range(r, 1, 50); break;
+			case FAULT_FOREIGN:
+				dur = 0;
+				b = (a + 1 + (int)rng_below(r, w->o.nodes - 1)) % (int)w->o.nodes;
+				break;
 			case FAULT_REPLAY:
 			case FAULT_SPOOF: dur = 0; arg = (uint32_t)rng_range(r, 1, 30); break;
 			case FAULT_REKEY: {
@@ -342,6 +346,18 @@ void fault_apply(struct world *w, struct fault *f)
 		lasting = false;
 		break;
 	}
+	case FAULT_FOREIGN:
+		/* The peer's next inbound SPI collides with a foreign SA here; its rekey hands it out. */
+		if (node_normal(w, f->a) && node_normal(w, f->b)) {
+			struct node *nb = &w->nodes[f->b];
+
+			trace_add(w->now, "fault", "foreign SA on %s collides with %s's next SPI", na->name, nb->name);
+			kernel_foreign_collision(w, na, nb);
+			if (core_rekey(nb->core, core_peer_find(nb->core, na->name), node_now(w, nb)) == 0)
+				node_kick(w, nb, 0);
+		}
+		lasting = false;
+		break;
 	case FAULT_REKEY:
 		if (node_normal(w, f->a) && core_rekey(na->core, core_peer_find(na->core, node_name(w, f->b)), node_now(w, na)) == 0) {
 			trace_add(w->now, "fault", "%s: forced rekey with %s", na->name, node_name(w, f->b));

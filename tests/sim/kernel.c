@@ -4,7 +4,8 @@
  * kernel's acq_expires, unless filled); adds and deletes queue until commit, as the agent's
  * netlink batch does; UPDSA fills a larval state, NEWSA refuses an existing (dst, SPI) (EEXIST);
  * deleting a missing SA is a no-op.  Refusals can be injected for a time window.  Every
- * successful add goes through check.c, which holds the safety invariants.
+ * successful add goes through check.c, which holds the safety invariants.  Foreign SAs (another
+ * owner's) are not in dumps, carry no traffic, and a delete of one ends the run as a violation.
  */
 #include "config.h"
 
@@ -154,9 +155,10 @@ static int op_alloc_spi(void *ctx, const struct ms_addr *src, const struct ms_ad
 		logk(nd, "kernel: ALLOCSPI refused (injected)");
 		return -ENOBUFS;
 	}
-	do
+	s = k->next_spi;
+	k->next_spi = 0;
+	while (!s || kernel_find(k, dst, s))
 		s = SPI_MIN + rng_below(&nd->w->r_kernel, UINT32_MAX - SPI_MIN);
-	while (kernel_find(k, dst, s));
 	memset(&sa, 0, sizeof(sa));
 	sa.src = *src;
 	sa.dst = *dst;
@@ -267,10 +269,18 @@ static int op_commit(void *ctx)
 
 	/* Requests are carried out in order, each with its own answer, as in a netlink batch. */
 	for (size_t i = 0; i < k->nq && !nd->w->failed; i++) {
-		if (k->q[i].add)
-			failed += do_add(nd, &k->q[i].sa) < 0;
-		else
-			erase(k, &k->q[i].sa.dst, k->q[i].sa.spi);
+		struct ksa *req = &k->q[i].sa;
+		const struct ksa *have = kernel_find(k, &req->dst, req->spi);
+		char b[64];
+
+		if (k->q[i].add && do_add(nd, req) < 0) {
+			failed++;
+			core_sa_refused(nd->core, &req->dst, req->spi, req->larval);
+		} else if (!k->q[i].add && have && have->foreign) {
+			world_fail(nd->w, "%s deleted another owner's SA %s", nd->name, fmt_sa(have, b, sizeof(b)));
+		} else if (!k->q[i].add) {
+			erase(k, &req->dst, req->spi);
+		}
 	}
 	k->nq = 0;
 	return failed;
@@ -287,23 +297,26 @@ static int op_send(void *ctx, const struct ms_addr *to, const uint8_t *buf, size
 size_t kernel_dump(const struct kernel *k, struct ms_sa **out)
 {
 	struct ms_sa *s = calloc(k->n + 1, sizeof(*s));
+	size_t n = 0;
 
 	if (!s)
 		abort();
 	for (size_t i = 0; i < k->n; i++) {
 		const struct ksa *a = &k->sa[i];
 
-		s[i].src = a->src;
-		s[i].dst = a->dst;
-		s[i].spi = a->spi;
-		s[i].reqid = a->reqid;
-		s[i].larval = a->larval;
-		s[i].packets = a->packets;
-		s[i].bytes = a->bytes;
-		s[i].integrity_failed = a->integrity_failed;
+		if (a->foreign)
+			continue;	/* the agent dumps its tagged SAs only */
+		s[n].src = a->src;
+		s[n].dst = a->dst;
+		s[n].spi = a->spi;
+		s[n].reqid = a->reqid;
+		s[n].larval = a->larval;
+		s[n].packets = a->packets;
+		s[n].bytes = a->bytes;
+		s[n++].integrity_failed = a->integrity_failed;
 	}
 	*out = s;
-	return k->n;
+	return n;
 }
 
 static int op_dump_sas(void *ctx, struct ms_sa **sas, size_t *n)
@@ -382,7 +395,7 @@ void kernel_traffic(struct world *w, struct node *nd)
 	if (!out)
 		abort();
 	for (size_t i = 0; i < k->n; i++)
-		if (k->sa[i].out && !k->sa[i].larval)
+		if (k->sa[i].out && !k->sa[i].larval && !k->sa[i].foreign)
 			out[n++] = &k->sa[i];
 	qsort(out, n, sizeof(*out), by_dst_order);
 	for (size_t i = 0; i < n; i++) {
@@ -406,4 +419,24 @@ void kernel_traffic(struct world *w, struct node *nd)
 		}
 	}
 	free(out);
+}
+
+void kernel_foreign_collision(struct world *w, struct node *nd, struct node *peer)
+{
+	struct ksa s;
+	char b[64];
+
+	memset(&s, 0, sizeof(s));
+	s.src = nd->v4.family && peer->v4.family ? nd->v4 : nd->v6;
+	s.dst = nd->v4.family && peer->v4.family ? peer->v4 : peer->v6;
+	do
+		s.spi = SPI_MIN + rng_below(&w->r_kernel, UINT32_MAX - SPI_MIN);
+	while (kernel_find(&nd->k, &s.dst, s.spi) || kernel_find(&peer->k, &s.dst, s.spi));
+	s.reqid = 42;
+	s.out = s.foreign = true;
+	s.add_ms = w->now;
+	insert(&nd->k, &s);
+	peer->k.next_spi = s.spi;
+	logk(nd, "kernel: another owner adds SA %s (reqid 42); %s's kernel hands out that SPI next", fmt_sa(&s, b, sizeof(b)),
+	     peer->name);
 }

@@ -44,6 +44,7 @@ struct ksa {
 	struct ms_addr src, dst;
 	uint32_t spi, reqid;
 	bool larval, out;
+	bool foreign;			/* another owner's (reqid not ours): the agent must never delete it */
 	size_t key_len;
 	uint8_t key[MS_CIPHER_KEY_MAX];
 	uint64_t add_ms, order;		/* sim time; insertion order (newest outbound carries traffic) */
@@ -66,6 +67,7 @@ struct kernel {
 	struct kreq *q;
 	size_t nq, qcap;
 	uint64_t alloc_fail_until, add_fail_until;	/* injected refusals (sim time) */
+	uint32_t next_spi;		/* non-zero: the SPI the next ALLOCSPI hands out (a foreign collision) */
 	uint64_t mutations;		/* ALLOCSPIs and successful adds: hostile input must not move it */
 };
 
@@ -81,6 +83,11 @@ void kernel_second(struct world *w, struct node *nd);
 /* One second of data traffic from nd on its newest outbound SA per destination. */
 void kernel_traffic(struct world *w, struct node *nd);
 size_t kernel_dump(const struct kernel *k, struct ms_sa **out);
+/*
+ * Another owner's SA in nd's kernel at (dst, spi), and peer's kernel made to hand out that SPI
+ * next: the peer will announce an SPI that collides with it (the agent must leave it alone).
+ */
+void kernel_foreign_collision(struct world *w, struct node *nd, struct node *peer);
 
 /* ---- net.c: datagrams between agents ---- */
 struct dgram {
@@ -159,9 +166,10 @@ enum {
 	FAULT_PARTITION = 1u << 4, FAULT_ONEWAY = 1u << 5, FAULT_KERNEL = 1u << 6, FAULT_RESTART = 1u << 7,
 	FAULT_REBOOT = 1u << 8, FAULT_PAUSE = 1u << 9, FAULT_CLOCK = 1u << 10, FAULT_INVENTORY = 1u << 11,
 	FAULT_FORGE = 1u << 12, FAULT_REPLAY = 1u << 13, FAULT_SPOOF = 1u << 14, FAULT_REKEY = 1u << 15,
-	FAULT_ALL = (1u << 16) - 1,
+	FAULT_FOREIGN = 1u << 16,
+	FAULT_ALL = (1u << 17) - 1,
 };
-#define FAULT_KINDS 16
+#define FAULT_KINDS 17
 extern const char *const fault_names[FAULT_KINDS];
 
 #define RECORD_MAX 512

@@ -96,39 +96,60 @@ static void test_reqid_symmetric_in_range(void **state)
 	assert_false(ms_is_our_reqid(MS_REQID_MAX + 1));
 }
 
+static size_t count_bypass(const struct ms_sp *sps, size_t n, int family)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += ms_sp_is_bypass(&sps[i]) && sps[i].dst.family == family;
+	return k;
+}
+
+/*
+ * Pair SPs leave the local side open (out any -> peer, in peer -> any): traffic with a member
+ * from any local address (secondary, VIP, IPv6 temporary) is ESP or dropped, never clear.
+ */
 static void test_plan_policies(void **state)
 {
 	struct ms_inventory *inv = *state;
 	struct ms_sp *sps;
-	size_t n;
-	char s[MS_ADDR_STRLEN], d[MS_ADDR_STRLEN];
+	size_t n, pairs = 0;
+	char t[MS_SP_STRLEN];
 
-	/* a is dual-stack: b (v4), c (v6), d (both) -> 1 + 1 + 2 families, 2 SPs each, then the
-	 * four neighbour-discovery bypass SPs because IPv6 pairs exist. */
+	/* a is dual-stack: b (v4), c (v6), d (both) -> 1 + 1 + 2 families, 2 SPs each; then the
+	 * node-wide bypasses: v4 multicast and broadcast, v6 multicast and the four ND SPs. */
 	assert_int_equal(ms_plan_policies(inv, 0, &sps, &n, NULL), 0);
-	assert_int_equal(n, 12);
-	for (size_t i = 8; i < 12; i++) {
-		assert_int_equal(sps[i].icmp6_type, i < 10 ? MS_ICMP6_NS : MS_ICMP6_NA);
-		assert_int_equal(sps[i].reqid, MS_REQID_NODE);
-		assert_true(ms_is_our_reqid(sps[i].reqid));
-		assert_true(sps[i].priority < MS_SP_PRIORITY);
-		assert_int_equal(sps[i].src.family, AF_INET6);
-	}
-	n = 8;
-	assert_int_equal(sps[0].dir, MS_DIR_OUT);
-	assert_string_equal(ms_addr_format(&sps[0].src, s, sizeof(s)), "10.0.0.1");
-	assert_string_equal(ms_addr_format(&sps[0].dst, d, sizeof(d)), "10.0.0.2");
-	assert_int_equal(sps[1].dir, MS_DIR_IN);
-	assert_true(ms_addr_equal(&sps[1].src, &sps[0].dst) && ms_addr_equal(&sps[1].dst, &sps[0].src));
+	assert_int_equal(n, 8 + 2 + 5);
+	assert_int_equal(count_bypass(sps, n, AF_INET), 2);
+	assert_int_equal(count_bypass(sps, n, AF_INET6), 5);
 	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(sps[i].reqid, ms_pair_reqid("a", inv->nodes[sps[i].peer].name));
-		assert_int_equal(sps[i].priority, MS_SP_PRIORITY);
-		assert_int_equal(sps[i].src.family, sps[i].dst.family);
+		const struct ms_sp *sp = &sps[i];
+		uint8_t host = (uint8_t)(ms_addr_len(&sp->src) * 8);
+
+		assert_int_equal(sp->src.family, sp->dst.family);
+		assert_true(ms_is_our_reqid(sp->reqid));
+		if (ms_sp_is_bypass(sp)) {
+			assert_int_equal(sp->priority, MS_SP_PRIORITY_NODE);
+			assert_int_equal(sp->src_len, 0);
+			assert_true(sp->icmp6_type || sp->dir == MS_DIR_IN);	/* only ND goes out in clear */
+			continue;
+		}
+		pairs++;
+		assert_int_equal(sp->reqid, ms_pair_reqid("a", inv->nodes[sp->peer].name));
+		assert_int_equal(sp->priority, MS_SP_PRIORITY);
+		assert_int_equal(sp->dir == MS_DIR_OUT ? sp->src_len : sp->dst_len, 0);
+		assert_int_equal(sp->dir == MS_DIR_OUT ? sp->dst_len : sp->src_len, host);
+		assert_true(ms_addr_equal(sp->dir == MS_DIR_OUT ? &sp->dst : &sp->src,
+					  ms_node_addr(&inv->nodes[sp->peer], sp->src.family)));
 	}
+	assert_int_equal(pairs, 8);
+	assert_string_equal(ms_sp_format(&sps[0], t, sizeof(t)), "out any -> 10.0.0.2");
+	assert_string_equal(ms_sp_format(&sps[1], t, sizeof(t)), "in 10.0.0.2 -> any");
+	assert_string_equal(ms_sp_format(&sps[8], t, sizeof(t)), "in any -> 224.0.0.0/4 (bypass)");
 	free(sps);
 	/* b (v4 only) and c (v6 only) share nothing. */
 	assert_int_equal(ms_plan_policies(inv, 1, &sps, &n, NULL), 0);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 4 + 2);
 	free(sps);
 	assert_int_equal(ms_plan_unreachable(inv, 1), 1);
 	assert_int_equal(ms_plan_unreachable(inv, 0), 0);

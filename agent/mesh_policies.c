@@ -1,0 +1,162 @@
+/*
+ * The mesh's policies in the kernel: start-up and reload diffs, and policies another owner holds.
+ *
+ * Policies are created with NEWPOLICY, which fails (EEXIST) when a policy with the same selector
+ * exists, whoever owns it.  Such a conflict is left alone: it is logged once with what the
+ * foreign policy is, shown by status and doctor, looked at again every CONFLICT_RETRY_MS, and
+ * ours goes in as soon as the other one is gone.  A conflicted selector is never deleted by us:
+ * a delete by selector would remove the other owner's policy.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshsec/plan.h"
+#include "log.h"
+#include "mesh_internal.h"
+
+#define CONFLICT_RETRY_MS 30000
+
+static struct mesh_conflict *find_conflict(struct mesh *m, const struct ms_sp *sp)
+{
+	for (size_t i = 0; i < m->n_conflicts; i++)
+		if (ms_sp_cmp(&m->conflicts[i].sp, sp) == 0)
+			return &m->conflicts[i];
+	return NULL;
+}
+
+static void forget_conflict(struct mesh *m, struct mesh_conflict *c)
+{
+	*c = m->conflicts[--m->n_conflicts];
+}
+
+/* From the refusal handler: the kernel already has a policy with this selector. */
+void mesh_policy_conflict(struct mesh *m, const struct ms_sp *sp)
+{
+	struct mesh_conflict *c = find_conflict(m, sp);
+
+	if (c)
+		return;
+	if (m->n_conflicts == m->cap_conflicts) {
+		size_t cap = m->cap_conflicts ? m->cap_conflicts * 2 : 8;
+		struct mesh_conflict *p = realloc(m->conflicts, cap * sizeof(*p));
+
+		if (!p) {
+			log_warnx("out of memory recording a policy conflict");
+			return;
+		}
+		m->conflicts = p;
+		m->cap_conflicts = cap;
+	}
+	c = &m->conflicts[m->n_conflicts++];
+	memset(c, 0, sizeof(*c));
+	c->sp = *sp;
+}
+
+static const char *peer_name(const struct mesh *m, const struct ms_sp *sp)
+{
+	return ms_sp_is_bypass(sp) ? "(node-wide)" : m->conf.inv->nodes[sp->peer].name;
+}
+
+/* The iproute2 words that name the selector: "dir out src 0.0.0.0/0 dst 10.0.0.2/32". */
+static const char *ip_words(const struct ms_sp *sp, char *buf, size_t len)
+{
+	char s[MS_ADDR_STRLEN], d[MS_ADDR_STRLEN];
+	int n = snprintf(buf, len, "dir %s src %s/%u dst %s/%u", sp->dir == MS_DIR_OUT ? "out" : "in",
+			 ms_addr_format(&sp->src, s, sizeof(s)), sp->src_len, ms_addr_format(&sp->dst, d, sizeof(d)), sp->dst_len);
+
+	if (sp->icmp6_type && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " proto ipv6-icmp type %u", sp->icmp6_type);
+	return buf;
+}
+
+/* Looks up what holds each new conflict's selector and says so once (after a commit). */
+void mesh_policy_report(struct mesh *m)
+{
+	for (size_t i = 0; i < m->n_conflicts; i++) {
+		struct mesh_conflict *c = &m->conflicts[i];
+		struct xnl_policy pol;
+		struct ms_error err;
+		char sel[MS_SP_STRLEN], words[2 * MS_ADDR_STRLEN + 64];
+
+		if (c->reported)
+			continue;
+		c->reported = true;
+		if (xnl_get_sp(m->xnl, &c->sp, &pol, &err) < 0)
+			snprintf(c->foreign, sizeof(c->foreign), "unknown: %.100s", err.msg);
+		else
+			xnl_policy_format(&pol, c->foreign, sizeof(c->foreign));
+		ms_sp_format(&c->sp, sel, sizeof(sel));
+		if (ms_sp_is_bypass(&c->sp))
+			log_warnx("policy %s: another owner's policy holds this selector (%s); meshsec leaves it alone", sel,
+				  c->foreign);
+		else
+			log_warnx("policy %s for peer %s: another owner's policy holds this selector (%s); meshsec leaves it alone, "
+				  "and traffic with %s follows that policy, not meshsec's. If it is stale, delete it (ip xfrm policy "
+				  "delete %s): meshsec installs its own within %d s", sel, peer_name(m, &c->sp), c->foreign,
+				  peer_name(m, &c->sp), ip_words(&c->sp, words, sizeof(words)), CONFLICT_RETRY_MS / 1000);
+	}
+}
+
+/* Every CONFLICT_RETRY_MS: a selector whose foreign policy is gone gets ours. */
+void mesh_policy_retry(struct mesh *m, uint64_t now_ms)
+{
+	size_t tried = 0;
+
+	if (!m->n_conflicts || now_ms < m->conflicts_retry_ms)
+		return;
+	m->conflicts_retry_ms = now_ms + CONFLICT_RETRY_MS;
+	for (size_t i = 0; i < m->n_conflicts;) {
+		struct mesh_conflict *c = &m->conflicts[i];
+		struct xnl_policy pol;
+		struct ms_error err;
+		char sel[MS_SP_STRLEN];
+
+		if (xnl_get_sp(m->xnl, &c->sp, &pol, &err) < 0 || pol.found) {
+			i++;
+			continue;
+		}
+		log_info("policy %s: the other owner's policy is gone; installing meshsec's", ms_sp_format(&c->sp, sel, sizeof(sel)));
+		xnl_sp_add(m->xnl, &c->sp);
+		forget_conflict(m, c);	/* a refusal (it came back) records it again */
+		tried++;
+	}
+	if (tried)
+		mesh_commit(m);
+}
+
+size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, struct ms_sp *want, size_t n_want)
+{
+	size_t i = 0, j = 0, removed = 0;
+
+	if (n_have > 1)
+		qsort(have, n_have, sizeof(*have), ms_sp_cmp);
+	if (n_want > 1)
+		qsort(want, n_want, sizeof(*want), ms_sp_cmp);
+	/* Adds first, then deletes: a selector that changes shape is never uncovered in between. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0, j = 0; i < n_have || j < n_want;) {
+			int c = i == n_have ? 1 : j == n_want ? -1 : ms_sp_cmp(&have[i], &want[j]);
+			struct mesh_conflict *k = c <= 0 ? find_conflict(m, &have[i]) : NULL;
+
+			if (c < 0) {
+				if (pass == 1 && k)
+					forget_conflict(m, k);	/* the other owner's: not ours to delete */
+				else if (pass == 1)
+					xnl_sp_del(m->xnl, &have[i]), removed++;
+				i++;
+			} else if (c > 0) {
+				if (pass == 0)
+					xnl_sp_add(m->xnl, &want[j]);
+				j++;
+			} else {
+				if (pass == 0 && !k && (have[i].reqid != want[j].reqid || have[i].priority != want[j].priority))
+					xnl_sp_update(m->xnl, &want[j]);
+				i++, j++;
+			}
+		}
+	}
+	return removed;
+}
