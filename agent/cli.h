@@ -5,6 +5,7 @@
 int cmd_check_main(int argc, char **argv);
 int cmd_keygen_main(int argc, char **argv);
 int cmd_down_main(int argc, char **argv);
+int cmd_install_policies_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
 int cmd_doctor_main(int argc, char **argv);
 int cmd_peers_main(int argc, char **argv);

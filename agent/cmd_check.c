@@ -4,13 +4,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include "meshsec/plan.h"
+#include "esp_probe.h"
 #include "cli.h"
 #include "conf.h"
 
@@ -103,6 +106,20 @@ static void print_json(const struct conf_paths *p, const struct conf *c, const s
 	json_decref(root);
 }
 
+/* As root: can this kernel do ESP with the cipher, for each family of this node (as the agent checks). */
+static int kernel_check(const struct conf *c, struct ms_error *err)
+{
+	static const int fam[2] = { AF_INET, AF_INET6 };
+	char why[MS_ERROR_MAX];
+
+	if (geteuid() != 0)
+		return 0;
+	for (int f = 0; f < 2; f++)
+		if (ms_node_addr(&c->inv->nodes[c->self], fam[f]) && esp_probe_private(fam[f], c->inv->cipher, why, sizeof(why)) < 0)
+			return ms_error_set(err, EPROTONOSUPPORT, "%s", why);
+	return 0;
+}
+
 int cmd_check_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -141,6 +158,12 @@ int cmd_check_main(int argc, char **argv)
 		} else {
 			fprintf(stderr, "meshsec check: %s\n", err.msg);
 		}
+		conf_free(&c);
+		return 1;
+	}
+	if (kernel_check(&c, &err) < 0) {
+		fprintf(stderr, "meshsec check: %s\n", err.msg);
+		free(sps);
 		conf_free(&c);
 		return 1;
 	}

@@ -15,56 +15,17 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "esp_probe.h"
 #include "localaddr.h"
 #include "xfrm_nl.h"
 
 /* ESP overhead in transport mode with a 16-byte ICV: header 8, IV 8, trailer 2 + up to 3 pad. */
 #define ESP_OVERHEAD_MAX 37
 
-/*
- * Installs one SA with the mesh's cipher in a private network namespace of a child process: the
- * honest answer to "can this kernel do it" (modules load on demand, as for the agent).
- */
-static int probe_sa(int family, enum ms_cipher cipher, char *why, size_t len)
-{
-	int fds[2], status;
-	pid_t pid;
-	ssize_t n;
-
-	if (pipe(fds) < 0 || (pid = fork()) < 0)
-		return snprintf(why, len, "cannot fork a probe: %s", strerror(errno)), -1;
-	if (pid == 0) {
-		uint8_t key[MS_CIPHER_KEY_MAX] = { 0 };
-		struct ms_sa sa = { .spi = 0x100, .reqid = MS_REQID_MIN, .cipher = cipher, .key = key };
-		struct ms_error err = { .msg = "" };
-		struct xnl *x = NULL;
-		int ok;
-
-		close(fds[0]);
-		sa.src.family = sa.dst.family = family;
-		sa.src.u.raw[family == AF_INET ? 0 : 15] = family == AF_INET ? 127 : 1;
-		sa.dst.u.raw[family == AF_INET ? 0 : 15] = family == AF_INET ? 127 : 1;
-		if (family == AF_INET)
-			sa.src.u.raw[3] = 1, sa.dst.u.raw[3] = 2;
-		ok = unshare(CLONE_NEWNET) == 0 && xnl_open(&x, &err) == 0 && xnl_sa_add(x, &sa) == 0 && xnl_commit(x, &err) == 0;
-		if (!ok && !err.msg[0])
-			snprintf(err.msg, sizeof(err.msg), "%s", strerror(errno));
-		if (!ok && write(fds[1], err.msg, strlen(err.msg)) < 0)
-			_exit(2);
-		_exit(ok ? 0 : 1);
-	}
-	close(fds[1]);
-	n = read(fds[0], why, len - 1);
-	why[n > 0 ? n : 0] = '\0';
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
 void doctor_kernel_support(struct doctor *d)
 {
 	enum ms_cipher cipher = d->conf.inv ? d->conf.inv->cipher : MS_DEFAULT_CIPHER;
-	static const struct { int family; const char *module; } fams[] = { { AF_INET, "esp4" }, { AF_INET6, "esp6" } };
+	static const int fams[] = { AF_INET, AF_INET6 };
 	struct ms_error err;
 	struct xnl *x;
 	char why[512];
@@ -75,14 +36,12 @@ void doctor_kernel_support(struct doctor *d)
 	}
 	xnl_close(x);
 	for (size_t i = 0; i < 2; i++) {
-		if (probe_sa(fams[i].family, cipher, why, sizeof(why)) == 0)
-			doctor_add(d, "kernel", DOC_OK, "", "%s SAs with %s (%s) work", fams[i].family == AF_INET ? "IPv4" : "IPv6",
+		if (esp_probe_private(fams[i], cipher, why, sizeof(why)) == 0)
+			doctor_add(d, "kernel", DOC_OK, "", "%s SAs with %s (%s) work", fams[i] == AF_INET ? "IPv4" : "IPv6",
 				   ms_cipher_name(cipher), ms_cipher_kernel_name(cipher));
 		else
 			doctor_add(d, "kernel", DOC_ERROR, "modprobe the module named; a kernel without it cannot carry this mesh's traffic",
-				   "cannot install an %s SA with %s (%s): %s; is %s available (modprobe %s)?",
-				   fams[i].family == AF_INET ? "IPv4" : "IPv6", ms_cipher_name(cipher), ms_cipher_kernel_name(cipher),
-				   why, fams[i].module, fams[i].module);
+				   "%s", why);
 	}
 }
 

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "meshsec/plan.h"
+#include "esp_probe.h"
+#include "node_state.h"
 #include "log.h"
 #include "mesh.h"
 #include "mesh_internal.h"
@@ -172,6 +174,7 @@ static int reconcile(struct mesh *m, struct ms_error *err)
 	struct ms_sp *have = NULL;
 	struct ms_sa *sas = NULL;
 	size_t n_have = 0, n_sas = 0, removed = 0;
+	struct ms_error ignored;
 	int rc;
 
 	if ((rc = ms_plan_policies(m->conf.inv, m->conf.self, &m->sps, &m->n_sps, err)) < 0)
@@ -191,6 +194,9 @@ static int reconcile(struct mesh *m, struct ms_error *err)
 		 m->n_sps - m->n_conflicts, m->conf.inv->n_nodes - 1, removed, m->n_conflicts);
 	core_adopt(m->core, sas, n_sas);
 	free(sas);
+	/* For meshsec install-policies at the next boot, before this host has its addresses. */
+	if (node_state_write(m->opts.node_state, m->conf.inv->nodes[m->conf.self].name, &ignored) < 0)
+		log_debug("not kept for the next boot: %s", ignored.msg);
 	return 0;
 }
 
@@ -204,7 +210,7 @@ static void on_expire(void *ctx, const struct ms_addr *src, const struct ms_addr
 }
 
 int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const struct conf_paths *paths,
-	       struct ms_error *err)
+	       const struct mesh_opts *opts, struct ms_error *err)
 {
 	static const int fam[2] = { AF_INET, AF_INET6 };
 	struct timeval tv = { 0, TICK_MS * 1000 };
@@ -213,6 +219,7 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	m->opts = *opts;
 	m->started_ms = mesh_now_ms();
 	m->base = base;
 	m->paths = *paths;
@@ -226,6 +233,9 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 	core_set_digest(m->core, digest);
 	if ((rc = xnl_open(&m->xnl, err)) < 0)
 		return rc;
+	for (int f = 0; f < 2 && !m->opts.skip_esp_check; f++)
+		if (ms_node_addr(me, fam[f]) && (rc = esp_probe(m->xnl, ms_node_addr(me, fam[f]), m->conf.inv->cipher, err)) < 0)
+			return rc;	/* before any policy: on a kernel without ESP they would only blackhole */
 	xnl_on_refusal(m->xnl, on_refused, m);
 	if ((rc = reconcile(m, err)) < 0)
 		return rc;

@@ -40,11 +40,15 @@ struct mesh {
 	size_t batch_conflicts;		/* EEXIST policy refusals in the commit under way */
 	uint64_t started_ms;
 	bool stopping;			/* `down` asked: no more handshakes or kernel requests */
+	struct mesh_opts {
+		bool skip_esp_check;	/* benchmarks on a kernel without ESP: no pair comes up */
+		const char *node_state;	/* where to keep this node's name for the next boot */
+	} opts;
 };
 
 /* Takes ownership of conf.  On failure nothing is left running (kernel SPs may remain: fail closed). */
 int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const struct conf_paths *paths,
-	       struct ms_error *err);
+	       const struct mesh_opts *opts, struct ms_error *err);
 /* Re-reads the inventory (and checks the secret); on error the running mesh is unchanged. */
 int mesh_reload(struct mesh *m, struct ms_error *err);
 void mesh_stop(struct mesh *m);

@@ -13,12 +13,16 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "ctl_server.h"
+#include "instance.h"
 #include "log.h"
 #include "mesh.h"
 #include "metrics_http.h"
+#include "node_state.h"
+#include "sd_notify.h"
 #include "watch.h"
 
 struct agent {
@@ -29,6 +33,7 @@ struct agent {
 	struct ctl_server *ctl;
 	struct metrics_http *metrics;
 	const char *socket, *metrics_listen;
+	struct mesh_opts opts;
 };
 
 /*
@@ -48,8 +53,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: meshsecd [--inventory PATH] [--secret PATH] [--node NAME] [--socket PATH]\n"
 		   "                [--foreground] [--log-level error|warn|info|debug]\n"
 		   "                [--metrics-listen [ADDR:]PORT]   (Prometheus /metrics; default off, ADDR 127.0.0.1)\n"
-		   "defaults: --inventory %s --secret %s --socket %s\n",
-		MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, MS_DEFAULT_SOCKET);
+		   "                [--node-state PATH]  (this node's name for meshsec install-policies at boot)\n"
+		   "                [--skip-esp-check]   (benchmarks only: start on a kernel without ESP; no pair comes up)\n"
+		   "defaults: --inventory %s --secret %s --socket %s --node-state %s\n",
+		MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, MS_DEFAULT_SOCKET, MS_DEFAULT_NODE_STATE);
 }
 
 /* Reload: the mesh builds the new model whole; on any error the running one stays. */
@@ -86,14 +93,16 @@ int main(int argc, char **argv)
 		{ "inventory", required_argument, NULL, 'i' }, { "secret", required_argument, NULL, 's' },
 		{ "node", required_argument, NULL, 'n' },      { "socket", required_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'f' },      { "log-level", required_argument, NULL, 'l' },
-		{ "metrics-listen", required_argument, NULL, 'm' },
+		{ "metrics-listen", required_argument, NULL, 'm' }, { "skip-esp-check", no_argument, NULL, 'E' },
+		{ "node-state", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
-	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL }, .socket = MS_DEFAULT_SOCKET };
+	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL }, .socket = MS_DEFAULT_SOCKET,
+			   .opts = { .skip_esp_check = false, .node_state = MS_DEFAULT_NODE_STATE } };
 	struct conf conf;
 	struct event *sigs[4];
 	const int signums[4] = { SIGHUP, SIGINT, SIGTERM, SIGUSR1 };
-	int opt, foreground = 0, level = LOG_LVL_INFO, rc = 0;
+	int opt, foreground = 0, level = LOG_LVL_INFO, rc = 0, lock;
 	struct ms_error err;
 
 	while ((opt = getopt_long(argc, argv, "i:s:n:S:fl:m:h", opts, NULL)) != -1) {
@@ -103,6 +112,8 @@ int main(int argc, char **argv)
 		case 'n': a.paths.node = optarg; break;
 		case 'S': a.socket = optarg; break;
 		case 'm': a.metrics_listen = optarg; break;
+		case 'E': a.opts.skip_esp_check = true; break;
+		case 'N': a.opts.node_state = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) < 0) {
@@ -126,6 +137,12 @@ int main(int argc, char **argv)
 		log_error("not starting: %s", err.msg);
 		return 1;
 	}
+	/* Before anything touches the kernel: a second agent would fight the first over its objects. */
+	if ((lock = instance_lock("not starting", &err)) < 0) {
+		log_error("%s", err.msg);
+		conf_free(&conf);
+		return 1;
+	}
 	log_info("mesh %s: this node is %s (%s), %zu peers, cipher %s, port %u", conf.inv->mesh_name,
 		 conf.inv->nodes[conf.self].name, conf.found_by, conf.inv->n_nodes - 1,
 		 ms_cipher_name(conf.inv->cipher), conf.inv->port);
@@ -139,7 +156,7 @@ int main(int argc, char **argv)
 		sigs[i] = evsignal_new(a.base, signums[i], on_signal, &a);
 		event_add(sigs[i], NULL);
 	}
-	if (mesh_start(&a.mesh, a.base, &conf, &a.paths, &err) < 0) {
+	if (mesh_start(&a.mesh, a.base, &conf, &a.paths, &a.opts, &err) < 0) {
 		log_error("not starting: %s", err.msg);
 		rc = 1;
 		goto out;
@@ -151,6 +168,10 @@ int main(int argc, char **argv)
 		log_warnx("%s; meshsec status will not reach this agent", err.msg);
 	if (a.metrics_listen && metrics_http_open(a.base, a.metrics_listen, &a.mesh, &a.metrics, &err) < 0)
 		log_warnx("%s; metrics stay available through meshsec metrics", err.msg);
+	/* Type=notify: services ordered after us start once member traffic is protected. */
+	if (sd_notify_send(a.ctl ? "READY=1\nSTATUS=policies in place; agreeing keys with peers"
+				 : "READY=1\nSTATUS=policies in place; the control socket failed (see the log)") < 0)
+		log_warnx("cannot tell systemd the agent is ready ($NOTIFY_SOCKET)");
 	event_base_dispatch(a.base);
 out:
 	ctl_close(a.ctl);
@@ -161,5 +182,6 @@ out:
 	for (int i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	event_base_free(a.base);
+	close(lock);
 	return rc;
 }

@@ -72,11 +72,22 @@ inst=$k/install-root
 rm -rf "$inst"
 if ( cd "$k" && make install DESTDIR="$inst" >install.log 2>&1 ); then
 	unit=$(find "$inst" -name meshsecd.service)
+	early=$(find "$inst" -name meshsec-policies.service)
 	ok=1
-	for bin in $(sed -n 's/^Exec\(StartPre\|Start\)=\([^ ]*\).*/\2/p' "$unit"); do
-		[ -x "$inst$bin" ] || { echo "the unit runs $bin, which make install did not put there"; ok=0; }
+	[ -n "$early" ] || { echo "make install put no meshsec-policies.service"; ok=0; }
+	for u in $unit $early; do
+		for bin in $(sed -n 's/^Exec\(StartPre\|Start\)=\([^ ]*\).*/\2/p' "$u"); do
+			[ -x "$inst$bin" ] || { echo "$(basename "$u") runs $bin, which make install did not put there"; ok=0; }
+		done
+		grep -qE '@[a-z]+@' "$u" && { echo "unsubstituted @...@ left in $u"; ok=0; }
 	done
-	grep -qE '@[a-z]+@' "$unit" && { echo "unsubstituted @...@ left in $unit"; ok=0; }
+	# Fail closed from boot: policies before network-pre.target, agent ready only when they are in.
+	for want in "DefaultDependencies=no" "Before=network-pre.target" "Wants=network-pre.target" "WantedBy=sysinit.target"; do
+		grep -q "^$want" "$early" || { echo "meshsec-policies.service lacks $want"; ok=0; }
+	done
+	for want in "Type=notify" "After=network-online.target meshsec-policies.service"; do
+		grep -q "^$want" "$unit" || { echo "meshsecd.service lacks $want"; ok=0; }
+	done
 	if command -v systemd-analyze >/dev/null; then
 		systemd-analyze security --offline=true "$unit" 2>/dev/null | tail -n 1
 	fi

@@ -36,7 +36,7 @@ ip -n "$ns" addr add 10.77.0.1/24 dev d0 && ip -n "$ns" link set d0 up
 for peers in "$@"; do
 	inventory "$peers"
 	t0=$(ms)
-	ip netns exec "$ns" "$b/meshsecd" --foreground --log-level warn --inventory "$work/inv.json" --secret "$work/key" \
+	ip netns exec "$ns" "$b/meshsecd" --skip-esp-check --node-state "$work/node" --foreground --log-level warn --inventory "$work/inv.json" --secret "$work/key" \
 		--socket "$work/s.sock" 2>>"$work/agent.log" &
 	pid=$!
 	# status exits 1 while peers are not up (none is reachable here), 2 while nobody answers

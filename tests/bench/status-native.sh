@@ -21,7 +21,7 @@ inventory() {
 	} >"$work/inv.json"
 }
 start() {
-	ip netns exec "$ns" "$b/meshsecd" --foreground --log-level error --inventory "$work/inv.json" --secret "$work/key" \
+	ip netns exec "$ns" "$b/meshsecd" --skip-esp-check --node-state "$work/node" --foreground --log-level error --inventory "$work/inv.json" --secret "$work/key" \
 		--socket "$work/s.sock" 2>>"$work/agent.log" &
 	pid=$!
 	for _ in $(seq 1 100); do [ -S "$work/s.sock" ] && break; sleep 0.1; done

@@ -1,0 +1,171 @@
+/*
+ * meshsec install-policies: the mesh's policies for this node, before the network is up.
+ *
+ * Run at boot by meshsec-policies.service, ordered before network-pre.target: from then on a
+ * packet between members is ESP or dropped, even for services that start before meshsecd.  Needs
+ * no secret and no agent.  It only adds what is missing (NEWPOLICY: never replaces another
+ * owner's policy) and never deletes; the agent reconciles the rest when it starts.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "meshsec/inventory.h"
+#include "meshsec/plan.h"
+#include "cli.h"
+#include "conf.h"
+#include "instance.h"
+#include "node_state.h"
+#include "xfrm_nl.h"
+
+struct refusals {
+	struct ms_sp held[16];		/* selectors another owner holds (the first 16) */
+	size_t n_held, n_other;
+};
+
+static void on_refused(void *ctx, const struct xnl_request *r, int error)
+{
+	struct refusals *f = ctx;
+
+	if (r->op == XNL_SP_ADD && error == EEXIST) {
+		if (f->n_held < 16)
+			f->held[f->n_held] = r->sp;
+		f->n_held++;
+	} else {
+		f->n_other++;
+	}
+}
+
+/* By address when the host has its addresses already; else the name it last ran as. */
+static int find_self(struct conf_paths *p, const char *state, struct ms_inventory **inv, size_t *self, char *how,
+		     size_t how_len, struct ms_error *err)
+{
+	static char saved[MS_NAME_MAX + 1];
+	struct ms_error why = { .msg = "" };
+	int rc;
+
+	if ((rc = conf_load_inventory(p, inv, self, how, how_len, err)) == 0 || p->node)
+		return rc;
+	if (node_state_read(state, saved, sizeof(saved), &why) < 0) {
+		struct ms_error by_addr = *err;
+
+		return ms_error_set(err, -rc, "cannot tell which node this is yet: %s; and %s: meshsecd writes it when it "
+				    "first runs. Pass --node NAME", by_addr.msg, why.msg[0] ? why.msg : "no saved node name");
+	}
+	p->node = saved;
+	rc = conf_load_inventory(p, inv, self, how, how_len, err);
+	snprintf(how, how_len, "the node this host last ran as, from %s", state);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: meshsec install-policies [--inventory PATH] [--node NAME] [--node-state PATH]\n"
+		   "Installs this node's mesh policies (only those missing; nothing is replaced or deleted), so that\n"
+		   "traffic between members is ESP or dropped from boot on. Needs no secret and no running agent;\n"
+		   "run by meshsec-policies.service before network-pre.target. The node is found by this host's\n"
+		   "addresses, else by " MS_DEFAULT_NODE_STATE " (written by meshsecd), else --node.\n");
+}
+
+static int install(struct xnl *x, struct ms_sp *want, size_t n_want, struct ms_sp *have, size_t n_have, size_t *added)
+{
+	size_t j = 0;
+
+	qsort(want, n_want, sizeof(*want), ms_sp_cmp);
+	qsort(have, n_have, sizeof(*have), ms_sp_cmp);
+	*added = 0;
+	for (size_t i = 0; i < n_want; i++) {
+		while (j < n_have && ms_sp_cmp(&have[j], &want[i]) < 0)
+			j++;
+		if (j < n_have && ms_sp_cmp(&have[j], &want[i]) == 0)
+			continue;
+		if (xnl_sp_add(x, &want[i]) < 0)
+			return -ENOMEM;
+		(*added)++;
+	}
+	return 0;
+}
+
+static void report_held(struct xnl *x, const struct refusals *f)
+{
+	for (size_t i = 0; i < f->n_held && i < 16; i++) {
+		char sel[MS_SP_STRLEN], what[XNL_POLICY_STRLEN];
+		struct xnl_policy pol;
+		struct ms_error err;
+
+		if (xnl_get_sp(x, &f->held[i], &pol, &err) < 0)
+			snprintf(what, sizeof(what), "unknown");
+		else
+			xnl_policy_format(&pol, what, sizeof(what));
+		fprintf(stderr, "meshsec install-policies: warning: policy %s: another owner's policy holds this selector (%s); left alone\n",
+			ms_sp_format(&f->held[i], sel, sizeof(sel)), what);
+	}
+}
+
+int cmd_install_policies_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "inventory", required_argument, NULL, 'i' }, { "node", required_argument, NULL, 'n' },
+		{ "node-state", required_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+	};
+	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL };
+	struct ms_inventory *inv = NULL;
+	struct ms_sp *want = NULL, *have = NULL;
+	size_t self, n_want = 0, n_have = 0, added = 0;
+	struct refusals f = { .n_held = 0 };
+	struct ms_error err;
+	struct xnl *x = NULL;
+	const char *state = MS_DEFAULT_NODE_STATE;
+	char how[128];
+	int opt, lock, rc;
+
+	while ((opt = getopt_long(argc, argv, "i:n:N:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': p.inventory = optarg; break;
+		case 'n': p.node = optarg; break;
+		case 'N': state = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((lock = instance_lock("meshsec install-policies", &err)) < 0) {
+		if (lock != -EADDRINUSE) {
+			fprintf(stderr, "%s\n", err.msg);
+			return 1;
+		}
+		printf("meshsec install-policies: an agent runs in this namespace and keeps the policies; nothing to do\n");
+		return 0;
+	}
+	rc = find_self(&p, state, &inv, &self, how, sizeof(how), &err);
+	if (rc == 0)
+		rc = ms_plan_policies(inv, self, &want, &n_want, &err);
+	if (rc == 0 && (rc = xnl_open(&x, &err)) == 0) {
+		xnl_on_refusal(x, on_refused, &f);
+		if ((rc = xnl_dump_sp(x, &have, &n_have, &err)) == 0 && (rc = install(x, want, n_want, have, n_have, &added)) == 0)
+			rc = xnl_commit(x, &err) < 0 ? -EIO : 0;
+		report_held(x, &f);
+	}
+	if (rc < 0)
+		fprintf(stderr, "meshsec install-policies: %s\n", err.msg);
+	else if (f.n_other)
+		fprintf(stderr, "meshsec install-policies: %zu policies refused by the kernel; first: %s\n", f.n_other, err.msg);
+	else
+		printf("meshsec install-policies: node %s (%s): %zu policies for %zu peers in place (%zu added, %zu held by another owner)\n",
+		       inv->nodes[self].name, how, n_want - f.n_held, inv->n_nodes - 1, added - f.n_held, f.n_held);
+	xnl_close(x);
+	free(want);
+	free(have);
+	ms_inventory_free(inv);
+	close(lock);
+	return rc < 0 || f.n_other ? 1 : 0;
+}
