@@ -154,7 +154,7 @@ sock() { echo "/run/meshsec-n$1.sock"; }
 # AGENT_WRAP (a command to run it under) and AGENT_ARGS (more options) apply when set.
 agent_start() {
 	ip netns exec "n$1" ${AGENT_WRAP:-} "$MESHSECD" --foreground --log-level debug --inventory "$INV" --secret "$KEY" \
-		--socket "$(sock "$1")" ${AGENT_ARGS:-} >>"$RESULTS/n$1.log" 2>&1 &
+		--socket "$(sock "$1")" --node-state "$RESULTS/n$1.node" ${AGENT_ARGS:-} >>"$RESULTS/n$1.log" 2>&1 &
 	echo $! >"$RESULTS/n$1.pid"
 }
 agent_kill() { kill -"${2:-KILL}" "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; wait "$(cat "$RESULTS/n$1.pid")" 2>/dev/null; }
@@ -251,6 +251,7 @@ check_sanitizers() {
 
 # ---- run-time helpers ----------------------------------------------------------------------
 INJECT=$BUILDDIR/tests/tools/ms-inject
+PEER=$BUILDDIR/tests/tools/ms-peer
 
 # agent_stat I NAME: a counter from the agent's SIGUSR1 stats line ("bad MAC", "replay", "spoofed
 # source", "rate limited", "challenged", "malformed", "unexpected", "accepted", "kernel errors").
