@@ -48,7 +48,7 @@ int ms_secret_parse(const char *text, size_t len, const char *source,
 	if (line > 0 && text[line - 1] == '\r')
 		line--;
 	if (line == 0)
-		return ms_error_set(err, EINVAL, "%s: the secret file is empty; create one with: meshsec keygen > %s", source, source);
+		return ms_error_set(err, EINVAL, "%s: the secret file is empty; create one with: meshsec keygen --out %s", source, source);
 	if (memchr(text, '\n', line))
 		return ms_error_set(err, EINVAL, "%s: extra content after the first line; the file must hold only the one base64 line that meshsec keygen prints", source);
 	s = sodium_malloc(sizeof(*s));
@@ -86,7 +86,7 @@ int ms_secret_load(const char *path, struct ms_secret **out, struct ms_error *er
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return ms_error_set(err, errno, "%s: cannot open the mesh secret: %s%s", path, strerror(errno),
-				    errno == ENOENT ? "; create it with: meshsec keygen > FILE (then chmod 600) and pass --secret FILE" : "");
+				    errno == ENOENT ? "; create it with: meshsec keygen --out FILE and pass --secret FILE" : "");
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return ms_error_set(err, EINVAL, "%s: not a regular file; point --secret at the file meshsec keygen wrote", path);

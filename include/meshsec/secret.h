@@ -29,6 +29,9 @@ int ms_secret_load(const char *path, struct ms_secret **out, struct ms_error *er
 int ms_secret_parse(const char *text, size_t len, const char *source,
 		    struct ms_secret **out, struct ms_error *err);
 
+/* Creates path with a fresh secret: mode 0600, never over an existing file or link, synced. */
+int ms_secret_create(const char *path, struct ms_error *err);
+
 /* Writes a fresh secret as a NUL-terminated base64 line (no newline) into out. */
 int ms_secret_generate(char out[MS_SECRET_B64_LEN + 1]);
 
