@@ -12,7 +12,7 @@
 #include "meshsec/error.h"
 
 #define MS_SECRET_LEN 32
-/* base64 of 32 bytes with padding is 44 characters. */
+/* base64 of 32 bytes with padding is 44 characters (43 without). */
 #define MS_SECRET_B64_LEN 44
 
 struct ms_secret {
@@ -25,7 +25,11 @@ struct ms_secret {
  */
 int ms_secret_load(const char *path, struct ms_secret **out, struct ms_error *err);
 
-/* Decodes text (one base64 line, optional final newline); source names it in messages. */
+/*
+ * Decodes text: one non-empty line of base64 (padded, 44 characters, or not, 43), with any
+ * whitespace around it and blank lines before or after.  source names the text in messages,
+ * which say what is wrong (line, column, counts) and never quote the text.
+ */
 int ms_secret_parse(const char *text, size_t len, const char *source,
 		    struct ms_secret **out, struct ms_error *err);
 
