@@ -11,17 +11,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "meshsec/secret.h"
 
 #define B64_UNPADDED (MS_SECRET_B64_LEN - 1)
-/* Room for the line, a newline, and enough more to notice extra content. */
-#define READ_CAP 128
 
 /* The one non-blank line, without its surrounding whitespace. */
 struct key_line {
@@ -167,48 +162,4 @@ int ms_secret_generate(char out[MS_SECRET_B64_LEN + 1])
 	sodium_bin2base64(out, MS_SECRET_B64_LEN + 1, raw, MS_SECRET_LEN, sodium_base64_VARIANT_ORIGINAL);
 	sodium_free(raw);
 	return 0;
-}
-
-int ms_secret_load(const char *path, struct ms_secret **out, struct ms_error *err)
-{
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-	int fd, ret;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return ms_error_set(err, errno, "%s: cannot open the mesh secret: %s%s", path, strerror(errno),
-				    errno == ENOENT ? "; create it with: meshsec keygen --out FILE and pass --secret FILE" : "");
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return ms_error_set(err, EINVAL, "%s: not a regular file; point --secret at the file meshsec keygen wrote", path);
-	}
-	if (st.st_mode & 077) {
-		close(fd);
-		return ms_error_set(err, EPERM, "%s: mode %04o lets group or others access the mesh secret; run: chmod 600 %s",
-				    path, (unsigned)(st.st_mode & 07777), path);
-	}
-	buf = sodium_malloc(READ_CAP);
-	if (!buf) {
-		close(fd);
-		return ms_error_set(err, ENOMEM, "%s: cannot allocate secure memory for the secret (check RLIMIT_MEMLOCK)", path);
-	}
-	while (len < READ_CAP) {
-		ssize_t n = read(fd, buf + len, READ_CAP - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len == READ_CAP)
-		ret = ms_error_set(err, EINVAL, "%s: extra content: the file is larger than one secret line; it must hold only what meshsec keygen prints", path);
-	else
-		ret = ms_secret_parse(buf, len, path, out, err);
-	sodium_free(buf);
-	return ret;
 }
