@@ -26,7 +26,7 @@ static const struct {
 	{ "rekey", cmd_ctl_main, "fresh keys with one peer or all" },
 	{ "log-level", cmd_ctl_main, "show or set the agent's log level" },
 	{ "metrics", cmd_ctl_main, "the agent's metrics (Prometheus text)" },
-	{ "keygen", cmd_keygen_main, "print a new mesh secret (32 random bytes, base64)" },
+	{ "keygen", cmd_keygen_main, "make a new mesh secret (32 random bytes, base64): keygen --out FILE" },
 	{ "install-policies", cmd_install_policies_main, "install this node's policies without keys or agent (boot, before the network)" },
 	{ "down", cmd_down_main, "remove every SA and policy meshsec installed, and stop the agent" },
 };

@@ -1,20 +1,150 @@
 /*
- * Mesh secret loading.  The file's bytes are read straight into guarded memory so that no copy
- * of the secret is left in the ordinary heap or on the stack.
+ * The mesh secret's text: one base64 line of 32 bytes, decoded straight into guarded memory.
+ *
+ * Lenient where the intent is unambiguous: whitespace around the line, CRLF, blank lines before
+ * or after it, and a missing '=' pad (43 characters).  Exact where it is not, with one message per
+ * fault.  A message never quotes the text: it gives a line, a column, a count, and at most names a
+ * whitespace or control character, which no key contains.  Only a line that is well-formed base64
+ * of the wrong size is called "not a key"; anything else was damaged in copying, and the fix is to
+ * copy it again, not to re-key the fleet.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "meshsec/secret.h"
 
-/* Room for the line, a newline, and enough more to notice extra content. */
-#define READ_CAP 128
+#define B64_UNPADDED (MS_SECRET_B64_LEN - 1)
+
+/* The one non-blank line, without its surrounding whitespace. */
+struct key_line {
+	const char *s;
+	size_t len;
+	unsigned lineno;
+	size_t col;	/* 1-based column of s[0] in its line */
+};
+
+static int is_blank(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int is_b64(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/* Names a character without showing it unless it cannot be key material. */
+static const char *describe(unsigned char c)
+{
+	if (c == ' ')
+		return "a space";
+	if (c == '\t')
+		return "a tab";
+	if (c == '\r')
+		return "a carriage return";
+	if (c < 0x20 || c == 0x7f)
+		return "a control character";
+	if (c >= 0x80)
+		return "a non-ASCII byte";
+	if (c == '=')
+		return "'=' before the end of the line";
+	return "a character that";
+}
+
+static int find_line(const char *text, size_t len, const char *source, struct key_line *k, struct ms_error *err)
+{
+	unsigned lineno = 0;
+
+	*k = (struct key_line){ NULL, 0, 0, 0 };
+	for (size_t at = 0; at < len;) {
+		const char *nl = memchr(text + at, '\n', len - at);
+		size_t end = nl ? (size_t)(nl - text) : len, a = at, b = end;
+
+		lineno++;
+		while (a < b && is_blank((unsigned char)text[a]))
+			a++;
+		while (b > a && is_blank((unsigned char)text[b - 1]))
+			b--;
+		if (a < b) {
+			if (k->s)
+				return ms_error_set(err, EINVAL, "%s: more than one non-empty line (lines %u and %u); the file must hold only the one base64 line meshsec keygen writes: remove the other lines",
+						    source, k->lineno, lineno);
+			*k = (struct key_line){ text + a, b - a, lineno, a - at + 1 };
+		}
+		at = end + 1;
+	}
+	if (!k->s)
+		return ms_error_set(err, EINVAL, "%s: empty file (no key in it); copy the mesh's key file there from another node, or for a new mesh remove it and run: meshsec keygen --out %s",
+				    source, source);
+	return 0;
+}
+
+/* Every character is base64, and '=' only in the run that ends the line. */
+static int check_chars(const struct key_line *k, const char *source, struct ms_error *err)
+{
+	size_t pad_from = k->len;
+
+	while (pad_from > 0 && k->s[pad_from - 1] == '=')
+		pad_from--;
+	for (size_t i = 0; i < pad_from; i++) {
+		unsigned char c = (unsigned char)k->s[i];
+
+		if (!is_b64(c))
+			return ms_error_set(err, EINVAL, "%s: line %u, column %zu: %s is not base64 (a key is only A-Z a-z 0-9 + / and '=' at the end); fix the line, or copy the file again from another node",
+					    source, k->lineno, k->col + i, describe(c));
+	}
+	return 0;
+}
+
+/* The right count of characters or bytes is missing: say which, and whether this is a key at all. */
+static int wrong_size(const struct key_line *k, size_t data, size_t pad, const char *source, struct ms_error *err)
+{
+	size_t bytes = data * 3 / 4;
+	int well_formed = data % 4 != 1 && (pad == 0 || (data + pad) % 4 == 0);
+	char what[96];
+
+	if (k->len == MS_SECRET_B64_LEN || k->len == B64_UNPADDED)
+		snprintf(what, sizeof(what), "line %u decodes to %zu bytes, a key is %d", k->lineno, bytes, MS_SECRET_LEN);
+	else
+		snprintf(what, sizeof(what), "line %u has %zu characters, a key is %d (%d without padding)",
+			 k->lineno, k->len, MS_SECRET_B64_LEN, B64_UNPADDED);
+	if (!well_formed)
+		return ms_error_set(err, EINVAL, "%s: %s; the line was cut, joined or mistyped: copy the file again from another node", source, what);
+	return ms_error_set(err, EINVAL, "%s: %s; it is base64 of %zu bytes, not a key meshsec keygen made: copy the mesh's key file from another node, or for a new mesh make one with meshsec keygen --out FILE and copy that file to every node",
+			    source, what, bytes);
+}
+
+int ms_secret_parse(const char *text, size_t len, const char *source,
+		    struct ms_secret **out, struct ms_error *err)
+{
+	struct key_line k;
+	struct ms_secret *s;
+	size_t data, bin_len = 0;
+	int ret;
+
+	*out = NULL;
+	if ((ret = find_line(text, len, source, &k, err)) < 0 || (ret = check_chars(&k, source, err)) < 0)
+		return ret;
+	for (data = k.len; data > 0 && k.s[data - 1] == '=';)
+		data--;
+	if (data != B64_UNPADDED || k.len - data > 1)
+		return wrong_size(&k, data, k.len - data, source, err);
+	s = sodium_malloc(sizeof(*s));
+	if (!s)
+		return ms_error_set(err, ENOMEM, "%s: cannot allocate secure memory for the secret (check RLIMIT_MEMLOCK)", source);
+	/* Every character is base64 and the count is right: only stray low bits in the last one fail. */
+	if (sodium_base642bin(s->key, sizeof(s->key), k.s, data, NULL, &bin_len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 || bin_len != sizeof(s->key)) {
+		sodium_free(s);
+		return ms_error_set(err, EINVAL, "%s: line %u, column %zu: the last base64 character is not one a 32-byte key can end with; the line was mistyped: copy the file again from another node",
+				    source, k.lineno, k.col + data - 1);
+	}
+	*out = s;
+	return 0;
+}
 
 void ms_secret_free(struct ms_secret *s)
 {
@@ -32,89 +162,4 @@ int ms_secret_generate(char out[MS_SECRET_B64_LEN + 1])
 	sodium_bin2base64(out, MS_SECRET_B64_LEN + 1, raw, MS_SECRET_LEN, sodium_base64_VARIANT_ORIGINAL);
 	sodium_free(raw);
 	return 0;
-}
-
-int ms_secret_parse(const char *text, size_t len, const char *source,
-		    struct ms_secret **out, struct ms_error *err)
-{
-	struct ms_secret *s;
-	size_t line = len, bin_len = 0;
-	const char *end = NULL;
-	int rc;
-
-	*out = NULL;
-	if (line > 0 && text[line - 1] == '\n')
-		line--;
-	if (line > 0 && text[line - 1] == '\r')
-		line--;
-	if (line == 0)
-		return ms_error_set(err, EINVAL, "%s: the secret file is empty; create one with: meshsec keygen > %s", source, source);
-	if (memchr(text, '\n', line))
-		return ms_error_set(err, EINVAL, "%s: extra content after the first line; the file must hold only the one base64 line that meshsec keygen prints", source);
-	s = sodium_malloc(sizeof(*s));
-	if (!s)
-		return ms_error_set(err, ENOMEM, "%s: cannot allocate secure memory for the secret (check RLIMIT_MEMLOCK)", source);
-	errno = 0;
-	rc = sodium_base642bin(s->key, sizeof(s->key), text, line, NULL, &bin_len, &end,
-			       sodium_base64_VARIANT_ORIGINAL);
-	if (rc != 0 && errno == ERANGE) {
-		sodium_free(s);
-		return ms_error_set(err, EINVAL, "%s: the secret is longer than 32 bytes; it must be exactly the 44-character line that meshsec keygen prints", source);
-	}
-	if (rc != 0 || end != text + line) {
-		size_t at = end ? (size_t)(end - text) : 0;
-
-		sodium_free(s);
-		return ms_error_set(err, EINVAL, "%s: not valid base64 (at character %zu); regenerate it with meshsec keygen and copy it to every node", source, at + 1);
-	}
-	if (bin_len != sizeof(s->key)) {
-		sodium_free(s);
-		return ms_error_set(err, EINVAL, "%s: the secret decodes to %zu bytes, not 32; regenerate it with meshsec keygen and copy it to every node", source, bin_len);
-	}
-	*out = s;
-	return 0;
-}
-
-int ms_secret_load(const char *path, struct ms_secret **out, struct ms_error *err)
-{
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-	int fd, ret;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return ms_error_set(err, errno, "%s: cannot open the mesh secret: %s%s", path, strerror(errno),
-				    errno == ENOENT ? "; create it with: meshsec keygen > FILE (then chmod 600) and pass --secret FILE" : "");
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return ms_error_set(err, EINVAL, "%s: not a regular file; point --secret at the file meshsec keygen wrote", path);
-	}
-	if (st.st_mode & 077) {
-		close(fd);
-		return ms_error_set(err, EPERM, "%s: mode %04o lets group or others access the mesh secret; run: chmod 600 %s",
-				    path, (unsigned)(st.st_mode & 07777), path);
-	}
-	buf = sodium_malloc(READ_CAP);
-	if (!buf) {
-		close(fd);
-		return ms_error_set(err, ENOMEM, "%s: cannot allocate secure memory for the secret (check RLIMIT_MEMLOCK)", path);
-	}
-	while (len < READ_CAP) {
-		ssize_t n = read(fd, buf + len, READ_CAP - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len == READ_CAP)
-		ret = ms_error_set(err, EINVAL, "%s: extra content: the file is larger than one secret line; it must hold only what meshsec keygen prints", path);
-	else
-		ret = ms_secret_parse(buf, len, path, out, err);
-	sodium_free(buf);
-	return ret;
 }

@@ -61,11 +61,13 @@ kf=$(sed -n 's/^kernel scenarios: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "
 tally "$kp" "$kf"
 
 log "host tests (the CLI against this host's kernel, in scratch namespaces)"
-tests/host/doctor-firewall.sh "$k" | tee "$b/host.log"
-hp=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$b/host.log")
-hf=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$b/host.log")
-[ -n "$hp" ] || { hp=0; hf=1; }
-tally "$hp" "$hf"
+for t in doctor-firewall secret-file; do
+	tests/host/$t.sh "$k" | tee "$b/host-$t.log"
+	hp=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$b/host-$t.log")
+	hf=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$b/host-$t.log")
+	[ -n "$hp" ] || { hp=0; hf=1; }
+	tally "$hp" "$hf"
+done
 
 log "make install (binaries, unit with this prefix's paths, docs)"
 inst=$k/install-root

@@ -32,7 +32,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 ip netns add "$ns" && ip -n "$ns" link set lo up && ip -n "$ns" link add d0 type dummy 2>/dev/null ||
 	ip -n "$ns" link add d0 type veth peer name d1 || { echo "scale: cannot make a namespace"; exit 1; }
 ip -n "$ns" addr add 10.77.0.1/24 dev d0 && ip -n "$ns" link set d0 up
-"$b/meshsec" keygen >"$work/key" && chmod 600 "$work/key"
+"$b/meshsec" keygen --out "$work/key" >/dev/null
 for peers in "$@"; do
 	inventory "$peers"
 	t0=$(ms)

@@ -31,7 +31,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 ip netns add "$ns" && ip -n "$ns" link set lo up && ip -n "$ns" link add d0 type dummy 2>/dev/null ||
 	ip -n "$ns" link add d0 type veth peer name d1 || { echo "bench: cannot make a namespace"; exit 1; }
 ip -n "$ns" addr add 10.77.0.1/24 dev d0 && ip -n "$ns" link set d0 up
-(umask 077; "$b/meshsec" keygen >"$work/key")
+"$b/meshsec" keygen --out "$work/key" >/dev/null
 inventory 1 && start || { echo "bench: the agent did not start: $(cat "$work/agent.log")"; exit 1; }
 rss1=$(rss)
 kill "$pid"; wait "$pid" 2>/dev/null; ip -n "$ns" xfrm policy flush

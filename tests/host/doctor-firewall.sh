@@ -18,7 +18,7 @@ cat >"$work/inv.json" <<JSON
 {"version": 1, "mesh": {"name": "doc", "port": 4801}, "nodes": [
   {"name": "a", "addresses": ["10.77.0.1"]}, {"name": "b", "addresses": ["10.77.0.2"]}]}
 JSON
-(umask 077; "$b/meshsec" keygen >"$work/key")
+"$b/meshsec" keygen --out "$work/key" >/dev/null
 doctor() { ip netns exec "$ns" "$b/meshsec" doctor --json --interval 10 --inventory "$work/inv.json" --secret "$work/key" \
 	--socket "$work/none.sock" >"$work/out.json"; }
 # firewall_finding SEVERITY TEXT FIXTEXT: a firewall finding with that severity whose message

@@ -146,7 +146,7 @@ write_inventory() {
 	} >"$INV.tmp" && mv "$INV.tmp" "$INV"
 }
 
-make_secret() { (umask 077; "$MESHSEC" keygen >"$KEY"); }
+make_secret() { "$MESHSEC" keygen --out "$KEY" >/dev/null; }
 
 # agent_start I: meshsecd in node I's namespace, same files and command line on every node
 # (but its own control socket, as all nodes share this file system: sock I names it).
