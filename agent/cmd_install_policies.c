@@ -76,8 +76,10 @@ static int install(struct xnl *x, struct ms_sp *want, size_t n_want, struct ms_s
 {
 	size_t j = 0;
 
-	qsort(want, n_want, sizeof(*want), ms_sp_cmp);
-	qsort(have, n_have, sizeof(*have), ms_sp_cmp);
+	if (n_want)
+		qsort(want, n_want, sizeof(*want), ms_sp_cmp);
+	if (n_have)
+		qsort(have, n_have, sizeof(*have), ms_sp_cmp);
 	*added = 0;
 	for (size_t i = 0; i < n_want; i++) {
 		while (j < n_have && ms_sp_cmp(&have[j], &want[i]) < 0)

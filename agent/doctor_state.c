@@ -55,8 +55,10 @@ static void policies(struct doctor *d, struct xnl *x, struct ms_sp *want, size_t
 	char sel[MS_SP_STRLEN];
 	size_t i = 0, j = 0, missing = 0, foreign = 0, extra = 0;
 
-	qsort(want, n_want, sizeof(*want), ms_sp_cmp);
-	qsort(have, n_have, sizeof(*have), ms_sp_cmp);
+	if (n_want)
+		qsort(want, n_want, sizeof(*want), ms_sp_cmp);
+	if (n_have)	/* an empty dump is NULL, which qsort must not get */
+		qsort(have, n_have, sizeof(*have), ms_sp_cmp);
 	while (i < n_want || j < n_have) {
 		int c = i == n_want ? 1 : j == n_have ? -1 : ms_sp_cmp(&want[i], &have[j]);
 
