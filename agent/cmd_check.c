@@ -19,10 +19,12 @@
 
 static void usage(void)
 {
-	printf("usage: meshsec check [--inventory PATH] [--secret PATH] [--node NAME] [--json]\n"
+	printf("usage: meshsec check [--inventory PATH] [--secret PATH] [--node NAME [--no-address-check]] [--json]\n"
 	       "  --inventory PATH  inventory JSON (default %s)\n"
 	       "  --secret PATH     mesh secret (default %s)\n"
-	       "  --node NAME       this node's name (default: found by this host's addresses)\n"
+	       "  --node NAME       this node's name (default: found by this host's addresses);\n"
+	       "                    one of its inventory addresses must be on this host\n"
+	       "  --no-address-check  with --node: do not require that (NAT, an address added later)\n"
 	       "  --json            machine-readable output\n"
 	       "Exit status: 0 when the configuration is valid, 1 otherwise.\n",
 	       MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET);
@@ -125,9 +127,10 @@ int cmd_check_main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "inventory", required_argument, NULL, 'i' }, { "secret", required_argument, NULL, 's' },
 		{ "node", required_argument, NULL, 'n' },      { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+		{ "no-address-check", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL };
+	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false };
 	struct ms_error err;
 	struct conf c;
 	struct ms_sp *sps = NULL;
@@ -139,6 +142,7 @@ int cmd_check_main(int argc, char **argv)
 		case 'i': p.inventory = optarg; break;
 		case 's': p.secret = optarg; break;
 		case 'n': p.node = optarg; break;
+		case 'A': p.node_anywhere = true; break;
 		case 'j': json = 1; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;

@@ -1,5 +1,5 @@
 /*
- * meshsec doctor [--json] [--inventory PATH] [--secret PATH] [--node NAME] [--socket PATH]
+ * meshsec doctor [--json] [--inventory PATH] [--secret PATH] [--node NAME [--no-address-check]] [--socket PATH]
  *                [--interval MS]
  * Finds what breaks meshes (doctor.h) and prints each finding with its fix.  Exit status: 0
  * nothing wrong, 1 warnings or errors found, 2 usage.
@@ -92,9 +92,10 @@ int cmd_doctor_main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },	       { "inventory", required_argument, NULL, 'i' },
 		{ "secret", required_argument, NULL, 's' },    { "node", required_argument, NULL, 'n' },
 		{ "socket", required_argument, NULL, 'S' },    { "interval", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },	       { NULL, 0, NULL, 0 },
+		{ "no-address-check", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct conf_paths paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL };
+	struct conf_paths paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false };
 	struct doctor d = { .paths = &paths, .socket = cli_default_socket(), .interval_ms = 2000 };
 	int opt, json = 0, bad = 0;
 
@@ -104,10 +105,12 @@ int cmd_doctor_main(int argc, char **argv)
 		case 'i': paths.inventory = optarg; break;
 		case 's': paths.secret = optarg; break;
 		case 'n': paths.node = optarg; break;
+		case 'A': paths.node_anywhere = true; break;
 		case 'S': d.socket = optarg; break;
 		case 't': d.interval_ms = (unsigned)atoi(optarg); break;
 		case 'h':
-			printf("usage: meshsec doctor [--json] [--inventory PATH] [--secret PATH] [--node NAME] [--socket PATH] [--interval MS]\n"
+			printf("usage: meshsec doctor [--json] [--inventory PATH] [--secret PATH] [--node NAME [--no-address-check]]\n"
+			       "                      [--socket PATH] [--interval MS]\n"
 			       "Checks kernel support, the kernel's IPsec error counters (watched for --interval, default 2000 ms),\n"
 			       "the firewall, the MTU, meshsec's policies and SAs against the inventory, and the agent's view.\n"
 			       "Exit status: 0 nothing wrong, 1 something to fix.\n");

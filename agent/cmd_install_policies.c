@@ -57,7 +57,9 @@ static int find_self(struct conf_paths *p, const char *state, struct ms_inventor
 		return ms_error_set(err, -rc, "cannot tell which node this is yet: %s; and %s: meshsecd writes it when it "
 				    "first runs. Pass --node NAME", by_addr.msg, why.msg[0] ? why.msg : "no saved node name");
 	}
+	/* The name meshsecd ran as (checked against this host's addresses then); at boot they are not up yet. */
 	p->node = saved;
+	p->node_anywhere = true;
 	rc = conf_load_inventory(p, inv, self, how, how_len, err);
 	snprintf(how, how_len, "the node this host last ran as, from %s", state);
 	return rc;
@@ -65,11 +67,12 @@ static int find_self(struct conf_paths *p, const char *state, struct ms_inventor
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: meshsec install-policies [--inventory PATH] [--node NAME] [--node-state PATH]\n"
+	fprintf(f, "usage: meshsec install-policies [--inventory PATH] [--node NAME [--no-address-check]] [--node-state PATH]\n"
 		   "Installs this node's mesh policies (only those missing; nothing is replaced or deleted), so that\n"
 		   "traffic between members is ESP or dropped from boot on. Needs no secret and no running agent;\n"
 		   "run by meshsec-policies.service before network-pre.target. The node is found by this host's\n"
-		   "addresses, else by " MS_DEFAULT_NODE_STATE " (written by meshsecd), else --node.\n");
+		   "addresses, else by " MS_DEFAULT_NODE_STATE " (written by meshsecd), else --node. A node named by\n"
+		   "--node must have an address on this host: before the network is up, add --no-address-check.\n");
 }
 
 static int install(struct xnl *x, struct ms_sp *want, size_t n_want, struct ms_sp *have, size_t n_have, size_t *added)
@@ -113,10 +116,10 @@ int cmd_install_policies_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "inventory", required_argument, NULL, 'i' }, { "node", required_argument, NULL, 'n' },
-		{ "node-state", required_argument, NULL, 'N' },
+		{ "node-state", required_argument, NULL, 'N' },	{ "no-address-check", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
-	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL };
+	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false };
 	struct ms_inventory *inv = NULL;
 	struct ms_sp *want = NULL, *have = NULL;
 	size_t self, n_want = 0, n_have = 0, added = 0;
@@ -132,6 +135,7 @@ int cmd_install_policies_main(int argc, char **argv)
 		case 'i': p.inventory = optarg; break;
 		case 'n': p.node = optarg; break;
 		case 'N': state = optarg; break;
+		case 'A': p.node_anywhere = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -1,6 +1,7 @@
 /* Configuration loading: parse, validate, identify self.  Touches no kernel state. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,22 +18,25 @@ int conf_load_inventory(const struct conf_paths *p, struct ms_inventory **inv, s
 	size_t n_local = 0;
 	int ret;
 
+	if (p->node_anywhere && !p->node)
+		return ms_error_set(err, EINVAL, "--no-address-check needs --node NAME: without a name, this node is found by its addresses");
 	ret = ms_inventory_load(p->inventory, inv, err);
 	if (ret)
 		return ret;
-	if (!p->node && (ret = localaddr_list(&local, &n_local)) < 0) {
+	if (!p->node_anywhere && (ret = localaddr_list(&local, &n_local)) < 0) {
 		ms_inventory_free(*inv);
 		*inv = NULL;
-		return ms_error_set(err, -ret, "cannot list this host's addresses: %s; pass --node NAME", strerror(-ret));
+		return ms_error_set(err, -ret, "cannot list this host's addresses: %s; pass --node NAME --no-address-check", strerror(-ret));
 	}
-	ret = ms_self_find(*inv, p->node, local, n_local, self, err);
+	ret = ms_self_find(*inv, p->node, p->node_anywhere, local, n_local, self, err);
 	free(local);
 	if (ret) {
 		ms_inventory_free(*inv);
 		*inv = NULL;
 		return ms_error_prefix(err, ret, "%s", p->inventory);
 	}
-	snprintf(found_by, found_by_len, "%s", p->node ? "named by --node" : "found by this host's address");
+	snprintf(found_by, found_by_len, "%s", !p->node ? "found by this host's address"
+		 : p->node_anywhere ? "named by --node, address not checked" : "named by --node, address on this host");
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #ifndef MESHSEC_CONF_H
 #define MESHSEC_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "meshsec/error.h"
@@ -17,6 +18,7 @@
 
 struct conf_paths {
 	const char *inventory, *secret, *node;	/* node may be NULL: find by address */
+	bool node_anywhere;	/* --no-address-check: the named node's address need not be on this host */
 };
 
 struct conf {

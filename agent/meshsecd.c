@@ -50,11 +50,12 @@ static void harden_process(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: meshsecd [--inventory PATH] [--secret PATH] [--node NAME] [--socket PATH]\n"
+	fprintf(f, "usage: meshsecd [--inventory PATH] [--secret PATH] [--node NAME [--no-address-check]] [--socket PATH]\n"
 		   "                [--foreground] [--log-level error|warn|info|debug]\n"
 		   "                [--metrics-listen [ADDR:]PORT]   (Prometheus /metrics; default off, ADDR 127.0.0.1)\n"
 		   "                [--node-state PATH]  (this node's name for meshsec install-policies at boot)\n"
 		   "                [--skip-esp-check]   (benchmarks only: start on a kernel without ESP; no pair comes up)\n"
+		   "--node NAME must own an address of this host unless --no-address-check (NAT)\n"
 		   "defaults: --inventory %s --secret %s --socket %s --node-state %s\n",
 		MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, MS_DEFAULT_SOCKET, MS_DEFAULT_NODE_STATE);
 }
@@ -94,10 +95,10 @@ int main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },      { "socket", required_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'f' },      { "log-level", required_argument, NULL, 'l' },
 		{ "metrics-listen", required_argument, NULL, 'm' }, { "skip-esp-check", no_argument, NULL, 'E' },
-		{ "node-state", required_argument, NULL, 'N' },
+		{ "node-state", required_argument, NULL, 'N' },     { "no-address-check", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
-	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL }, .socket = MS_DEFAULT_SOCKET,
+	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false }, .socket = MS_DEFAULT_SOCKET,
 			   .opts = { .skip_esp_check = false, .node_state = MS_DEFAULT_NODE_STATE } };
 	struct conf conf;
 	struct event *sigs[4];
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
 		case 'i': a.paths.inventory = optarg; break;
 		case 's': a.paths.secret = optarg; break;
 		case 'n': a.paths.node = optarg; break;
+		case 'A': a.paths.node_anywhere = true; break;
 		case 'S': a.socket = optarg; break;
 		case 'm': a.metrics_listen = optarg; break;
 		case 'E': a.opts.skip_esp_check = true; break;

@@ -75,6 +75,11 @@ size_t ms_addr_key(const struct ms_addr *a, unsigned char key[MS_ADDR_KEY_MAX])
 	return 1 + ms_addr_len(a);
 }
 
+bool ms_addr_can_be_member(const struct ms_addr *a)
+{
+	return (a->family == AF_INET ? check_v4(&a->u.v4, "", NULL) : check_v6(&a->u.v6, "", NULL)) == 0;
+}
+
 bool ms_addr_equal(const struct ms_addr *a, const struct ms_addr *b)
 {
 	return a->family == b->family && memcmp(a->u.raw, b->u.raw, ms_addr_len(a)) == 0;

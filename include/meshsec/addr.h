@@ -31,6 +31,9 @@ int ms_addr_parse(const char *text, struct ms_addr *out, struct ms_error *err);
 /* Writes the address into buf (at least MS_ADDR_STRLEN bytes) and returns buf. */
 const char *ms_addr_format(const struct ms_addr *a, char *buf, size_t len);
 
+/* True if ms_addr_parse would take the address: not loopback, link-local, multicast... */
+bool ms_addr_can_be_member(const struct ms_addr *a);
+
 bool ms_addr_equal(const struct ms_addr *a, const struct ms_addr *b);
 /* Two address slots of a node (family 0: none) hold the same: both none, or equal addresses. */
 bool ms_addr_same_slot(const struct ms_addr *a, const struct ms_addr *b);

@@ -4,13 +4,7 @@
 # a node missing from the inventory.  Everything happens in a scratch network namespace.
 # Prints "host tests: N passed, N failed".
 # usage: tests/host/doctor-firewall.sh BUILDDIR
-set -u
-b=$(cd "$1" && pwd)
-ns=msdoc$$ work=$(mktemp -d /tmp/meshsec-doctor.XXXXXX)
-pass=0 fail=0
-trap 'ip netns del $ns 2>/dev/null; rm -rf $work' EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/       /' "$2"; fail=$((fail + 1)); }
+. "$(dirname "$0")/lib.bash"
 if ! command -v nft >/dev/null; then echo "host tests: 0 passed, 1 failed (nft missing: apt-get install nftables)"; exit 1; fi
 ip netns add "$ns" && ip -n "$ns" link set lo up && ip -n "$ns" link add d0 type veth peer name d1 &&
 	ip -n "$ns" addr add 10.77.0.1/24 dev d0 && ip -n "$ns" link set d0 up || { echo "host tests: 0 passed, 1 failed (netns)"; exit 1; }
@@ -68,5 +62,4 @@ ip -n "$ns" link set d0 mtu 1500
 sed 's/"10.77.0.1"/"10.77.0.9"/' "$work/inv.json" >"$work/other.json" && mv "$work/other.json" "$work/inv.json"
 doctor
 if finding config error "is in the inventory"; then ok "this node missing from the inventory"; else bad "node not in inventory" "$work/out.json"; fi
-echo "host tests: $pass passed, $fail failed"
-[ $fail = 0 ]
+summary

@@ -5,13 +5,7 @@
 # scratch network namespace that holds the inventory's address.  Prints "host tests: N passed,
 # N failed".
 # usage: tests/host/secret-file.sh BUILDDIR
-set -u
-b=$(cd "$1" && pwd)
-ns=mssec$$ work=$(mktemp -d /tmp/meshsec-secret.XXXXXX)
-pass=0 fail=0
-trap 'ip netns del $ns 2>/dev/null; rm -rf $work' EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/       /' "$2"; fail=$((fail + 1)); }
+. "$(dirname "$0")/lib.bash"
 mode() { stat -c %a "$1"; }
 
 if (umask 0; "$b/meshsec" keygen --out "$work/k" >"$work/out" 2>&1) && [ "$(mode "$work/k")" = 600 ] &&
@@ -62,5 +56,4 @@ check "$work/fifo"; rc=$?
 if [ $rc = 1 ] && grep -q "$work/fifo: is a FIFO, not a regular file" "$work/out"; then
 	ok "check: a FIFO is refused at once"
 else bad "check of a FIFO (exit $rc; 124 is a hang)" "$work/out"; fi
-echo "host tests: $pass passed, $fail failed"
-[ $fail = 0 ]
+summary

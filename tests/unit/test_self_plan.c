@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,24 +51,58 @@ static struct ms_addr addr(const char *s)
 	return a;
 }
 
+/* Any address a host may have, loopback and link-local included. */
+static struct ms_addr host_addr(const char *s)
+{
+	struct ms_addr a = { .family = strchr(s, ':') ? AF_INET6 : AF_INET };
+
+	assert_int_equal(inet_pton(a.family, s, a.u.raw), 1);
+	return a;
+}
+
 static void test_self_by_address(void **state)
 {
 	struct ms_addr local[] = { addr("192.168.9.9"), addr("fd00::3"), addr("10.9.9.9") };
 	size_t idx = 99;
 
-	assert_int_equal(ms_self_find(*state, NULL, local, 3, &idx, NULL), 0);
+	assert_int_equal(ms_self_find(*state, NULL, false, local, 3, &idx, NULL), 0);
 	assert_int_equal(idx, 2);
 }
 
 static void test_self_by_name(void **state)
 {
+	struct ms_addr local[] = { addr("192.168.9.9"), addr("fd00::4") };
 	struct ms_error err;
 	size_t idx = 99;
 
-	assert_int_equal(ms_self_find(*state, "d", NULL, 0, &idx, &err), 0);
+	assert_int_equal(ms_self_find(*state, "d", false, local, 2, &idx, &err), 0);
 	assert_int_equal(idx, 3);
-	assert_int_not_equal(ms_self_find(*state, "zz", NULL, 0, &idx, &err), 0);
+	assert_int_not_equal(ms_self_find(*state, "zz", false, local, 2, &idx, &err), 0);
 	assert_non_null(strstr(err.msg, "--node zz"));
+}
+
+/* --node of a node whose addresses this host does not have: refused, unless told otherwise. */
+static void test_self_by_name_not_local(void **state)
+{
+	struct ms_addr local[] = { host_addr("127.0.0.1"), addr("10.0.0.1"), host_addr("fe80::1"), addr("fd00::1") };
+	struct ms_addr many[] = { addr("10.1.0.1"), addr("10.1.0.2"), addr("10.1.0.3"), addr("10.1.0.4"), addr("10.1.0.5") };
+	struct ms_error err;
+	size_t idx = 99;
+
+	assert_int_equal(ms_self_find(*state, "d", false, local, 4, &idx, &err), -EADDRNOTAVAIL);
+	assert_int_equal(idx, 99);
+	/* The node, its addresses, the host's (no loopback or link-local), whose they are, the fixes. */
+	assert_non_null(strstr(err.msg, "--node d: none of its inventory addresses (10.0.0.4, fd00::4) is on this host "
+					"(this host's addresses: 10.0.0.1, fd00::1; by them this host is node \"a\")"));
+	assert_non_null(strstr(err.msg, "drop --node"));
+	assert_non_null(strstr(err.msg, "--no-address-check"));
+	assert_int_equal(ms_self_find(*state, "d", false, many, 5, &idx, &err), -EADDRNOTAVAIL);
+	assert_non_null(strstr(err.msg, "(this host has 5 addresses)"));
+	assert_int_equal(ms_self_find(*state, "d", false, NULL, 0, &idx, &err), -EADDRNOTAVAIL);
+	assert_non_null(strstr(err.msg, "no address but loopback and link-local"));
+	/* The override, for NAT: the name alone. */
+	assert_int_equal(ms_self_find(*state, "d", true, NULL, 0, &idx, &err), 0);
+	assert_int_equal(idx, 3);
 }
 
 static void test_self_none_or_several(void **state)
@@ -76,9 +112,9 @@ static void test_self_none_or_several(void **state)
 	struct ms_error err;
 	size_t idx;
 
-	assert_int_not_equal(ms_self_find(*state, NULL, none, 1, &idx, &err), 0);
+	assert_int_not_equal(ms_self_find(*state, NULL, false, none, 1, &idx, &err), 0);
 	assert_non_null(strstr(err.msg, "--node NAME"));
-	assert_int_not_equal(ms_self_find(*state, NULL, two, 2, &idx, &err), 0);
+	assert_int_not_equal(ms_self_find(*state, NULL, false, two, 2, &idx, &err), 0);
 	assert_non_null(strstr(err.msg, "\"b\" and \"d\""));
 }
 
@@ -182,6 +218,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_self_by_address),
 		cmocka_unit_test(test_self_by_name),
+		cmocka_unit_test(test_self_by_name_not_local),
 		cmocka_unit_test(test_self_none_or_several),
 		cmocka_unit_test(test_reqid_symmetric_in_range),
 		cmocka_unit_test(test_plan_policies),
