@@ -112,7 +112,8 @@ int cmd_doctor_main(int argc, char **argv)
 			printf("usage: meshsec doctor [--json] [--inventory PATH] [--secret PATH] [--node NAME [--no-address-check]]\n"
 			       "                      [--socket PATH] [--interval MS]\n"
 			       "Checks kernel support, the kernel's IPsec error counters (watched for --interval, default 2000 ms),\n"
-			       "the firewall, the MTU, meshsec's policies and SAs against the inventory, and the agent's view.\n"
+			       "the firewall, the MTU, local addresses the kernel may use as the source of traffic to members\n"
+			       "(dropped: only this node's address has SAs), meshsec's policies and SAs against the inventory, and the agent's view.\n"
 			       "Exit status: 0 nothing wrong, 1 something to fix.\n");
 			return 0;
 		default: return 2;
@@ -124,6 +125,7 @@ int cmd_doctor_main(int argc, char **argv)
 	doctor_agent(&d);
 	doctor_firewall(&d);
 	doctor_mtu(&d);
+	doctor_source(&d);
 	doctor_xfrm_stat(&d);
 	print(&d, json);
 	for (size_t i = 0; i < d.n; i++)

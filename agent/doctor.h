@@ -40,5 +40,6 @@ void doctor_mtu(struct doctor *d);		/* the member address's interface MTU vs ESP
 void doctor_kernel_state(struct doctor *d);	/* tagged SPs/SAs against the plan; socket bypass */
 void doctor_agent(struct doctor *d);		/* the agent's own view: peers down, drift */
 void doctor_firewall(struct doctor *d);		/* nftables/iptables rules dropping ESP or the port */
+void doctor_source(struct doctor *d);		/* local addresses the kernel may use for member traffic */
 
 #endif
