@@ -104,6 +104,7 @@ log "benchmarks (figures only; the kernel ones are in the bench scenario above)"
 "$k/tests/bench/bench_input" 100 10000 || tally 0 1
 tests/bench/scale-native.sh "$k" 100 10000 || echo "(scale benchmark not run on this host)"
 tests/bench/status-native.sh "$k" 1000 || echo "(status benchmark not run on this host)"
+PAIRS=15 tests/bench/policy-lookup.sh "$k" 0 20000 || tally 0 1
 # XFRM policies on this host's kernel (SAs need ESP, which the bench scenario measures in UML).
 if ip netns add "msbnl$$" 2>/dev/null; then
 	ip netns exec "msbnl$$" "$k/tests/bench/bench_netlink" 2000 sp || echo "(netlink benchmark failed on this host)"
