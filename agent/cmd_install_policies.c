@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "instance.h"
 #include "node_state.h"
+#include "spd_hash.h"
 #include "xfrm_nl.h"
 
 struct refusals {
@@ -156,7 +157,12 @@ int cmd_install_policies_main(int argc, char **argv)
 	if (rc == 0)
 		rc = ms_plan_policies(inv, self, &want, &n_want, &err);
 	if (rc == 0 && (rc = xnl_open(&x, &err)) == 0) {
+		bool rehashed;
+		struct ms_error why;
+
 		xnl_on_refusal(x, on_refused, &f);
+		if (spd_hash_ensure(x, &rehashed, &why) < 0)
+			fprintf(stderr, "meshsec install-policies: warning: %s; policies stay correct, with a slower lookup\n", why.msg);
 		if ((rc = xnl_dump_sp(x, &have, &n_have, &err)) == 0 && (rc = install(x, want, n_want, have, n_have, &added)) == 0)
 			rc = xnl_commit(x, &err) < 0 ? -EIO : 0;
 		report_held(x, &f);

@@ -15,6 +15,7 @@
 #include "meshsec/plan.h"
 #include "esp_probe.h"
 #include "node_state.h"
+#include "spd_hash.h"
 #include "log.h"
 #include "mesh.h"
 #include "mesh_internal.h"
@@ -175,10 +176,15 @@ static int reconcile(struct mesh *m, struct ms_error *err)
 	struct ms_sa *sas = NULL;
 	size_t n_have = 0, n_sas = 0, removed = 0;
 	struct ms_error ignored;
+	bool rehashed;
 	int rc;
 
 	if ((rc = ms_plan_policies(m->conf.inv, m->conf.self, &m->sps, &m->n_sps, err)) < 0)
 		return rc;
+	if (spd_hash_ensure(m->xnl, &rehashed, &ignored) < 0)
+		log_warnx("%s; policies stay correct, with a slower lookup per packet", ignored.msg);
+	else if (rehashed)
+		log_info("policy hash thresholds set to local 0, remote 32/128: member policies hash on the peer's address");
 	if ((rc = xnl_dump_sp(m->xnl, &have, &n_have, err)) < 0 || (rc = xnl_dump_sa(m->xnl, &sas, &n_sas, err)) < 0) {
 		free(have);
 		return rc;

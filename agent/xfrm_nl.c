@@ -494,6 +494,8 @@ static int request(struct xnl *x, struct nl_msg *msg, const char *what,
 				const struct nlmsgerr *e = NLMSG_DATA(h);
 				const char *ext = extack_text(h);
 
+				if (e->error == 0)
+					return 0;	/* the ACK of a request that has no other answer */
 				return ms_error_set(err, -e->error, "kernel refused to %s: %s%s%s", what,
 						    strerror(-e->error), *ext ? ": " : "", ext);
 			}
@@ -576,6 +578,57 @@ int xnl_get_sp(struct xnl *x, const struct ms_sp *sp, struct xnl_policy *out, st
 	}
 	rc = request(x, msg, "look up a policy", on_policy, out, err);
 	return rc == -ENOENT ? 0 : rc;
+}
+
+static void on_spdinfo(void *ctx, const struct nlmsghdr *h)
+{
+	struct xnl_hthresh *t = ctx;
+	struct nlattr *tb[XFRMA_SPD_MAX + 1];
+
+	if (h->nlmsg_type != XFRM_MSG_NEWSPDINFO || nlmsg_parse((struct nlmsghdr *)h, sizeof(uint32_t), tb, XFRMA_SPD_MAX, NULL) < 0)
+		return;
+	if (tb[XFRMA_SPD_IPV4_HTHRESH] && nla_len(tb[XFRMA_SPD_IPV4_HTHRESH]) >= (int)sizeof(struct xfrmu_spdhthresh)) {
+		const struct xfrmu_spdhthresh *v = nla_data(tb[XFRMA_SPD_IPV4_HTHRESH]);
+
+		t->v4_local = v->lbits, t->v4_remote = v->rbits;
+	}
+	if (tb[XFRMA_SPD_IPV6_HTHRESH] && nla_len(tb[XFRMA_SPD_IPV6_HTHRESH]) >= (int)sizeof(struct xfrmu_spdhthresh)) {
+		const struct xfrmu_spdhthresh *v = nla_data(tb[XFRMA_SPD_IPV6_HTHRESH]);
+
+		t->v6_local = v->lbits, t->v6_remote = v->rbits;
+	}
+}
+
+static void on_ack(void *ctx, const struct nlmsghdr *h)
+{
+	(void)ctx, (void)h;
+}
+
+int xnl_hthresh_get(struct xnl *x, struct xnl_hthresh *t, struct ms_error *err)
+{
+	struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_GETSPDINFO, NLM_F_REQUEST);
+	uint32_t flags = 0xffffffff;
+
+	memset(t, 0, sizeof(*t));
+	if (!msg || nlmsg_append(msg, &flags, sizeof(flags), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return ms_error_set(err, ENOMEM, "netlink: out of memory");
+	}
+	return request(x, msg, "read the policy hash thresholds", on_spdinfo, t, err);
+}
+
+int xnl_hthresh_set(struct xnl *x, const struct xnl_hthresh *t, struct ms_error *err)
+{
+	struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_NEWSPDINFO, NLM_F_REQUEST | NLM_F_ACK);
+	struct xfrmu_spdhthresh v4 = { t->v4_local, t->v4_remote }, v6 = { t->v6_local, t->v6_remote };
+	uint32_t flags = 0;
+
+	if (!msg || nlmsg_append(msg, &flags, sizeof(flags), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, XFRMA_SPD_IPV4_HTHRESH, sizeof(v4), &v4) < 0 || nla_put(msg, XFRMA_SPD_IPV6_HTHRESH, sizeof(v6), &v6) < 0) {
+		nlmsg_free(msg);
+		return ms_error_set(err, ENOMEM, "netlink: out of memory");
+	}
+	return request(x, msg, "set the policy hash thresholds", on_ack, NULL, err);
 }
 
 const char *xnl_policy_format(const struct xnl_policy *p, char *buf, size_t len)

@@ -69,6 +69,17 @@ int xnl_get_sp(struct xnl *x, const struct ms_sp *sp, struct xnl_policy *out, st
 #define XNL_POLICY_STRLEN 128
 const char *xnl_policy_format(const struct xnl_policy *p, char *buf, size_t len);
 
+/*
+ * The namespace's policy hash thresholds (`ip xfrm policy set hthresh4 LOCAL REMOTE`): a policy
+ * whose prefixes are at least these long is hashed; the others go to the slower inexact lookup.
+ * Shared by every owner of policies in the namespace.
+ */
+struct xnl_hthresh {
+	uint8_t v4_local, v4_remote, v6_local, v6_remote;
+};
+int xnl_hthresh_get(struct xnl *x, struct xnl_hthresh *t, struct ms_error *err);
+int xnl_hthresh_set(struct xnl *x, const struct xnl_hthresh *t, struct ms_error *err);
+
 /* Tagged objects only; *out is malloc'd. */
 int xnl_dump_sp(struct xnl *x, struct ms_sp **out, size_t *n, struct ms_error *err);
 int xnl_dump_sa(struct xnl *x, struct ms_sa **out, size_t *n, struct ms_error *err);

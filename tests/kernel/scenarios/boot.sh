@@ -14,6 +14,10 @@ for i in 1 2; do
 		in_node "$i" "$MESHSEC" install-policies --inventory "$INV" --node-state "$RESULTS/n$i.node"
 done
 expect_eq "n1: install-policies installed every policy" "$(sp_count 1)" 2
+# Open local sides hash on the peer's address only with these (tests/bench/policy-lookup.sh).
+expect_eq "n1: policy hash thresholds for the open local side" \
+	"$(ip -n n1 -s -s xfrm policy count | grep -o 'thresholds: local [0-9]* remote [0-9]*' | tr '\n' ' ')" \
+	"thresholds: local 0 remote 32 thresholds: local 0 remote 128 "
 nostates=$(in_node 1 awk '/XfrmOutNoStates/ {print $2}' /proc/net/xfrm_stat)
 # A service that starts before the agent: ping and UDP to the peer (dropped, never in clear).
 in_node 1 ping -c 5 -i 0.2 -W 1 "$(node4 2)" >"$RESULTS/early-ping.txt" 2>&1
