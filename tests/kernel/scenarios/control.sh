@@ -63,10 +63,15 @@ check "n2's handshake count grows after rekey" wait_until 3 rekeyed
 check "log-level debug -> info" sh -c "ip netns exec n1 $MESHSEC log-level info --socket $(sock 1) | grep -qx info"
 check "metrics in Prometheus text" sh -c "ip netns exec n1 $MESHSEC metrics --socket $(sock 1) >$RESULTS/metrics.txt && grep -q '^meshsec_peer_up{peer=\"n2\"} 1$' $RESULTS/metrics.txt && grep -q '^# TYPE meshsec_peer_bytes_total counter' $RESULTS/metrics.txt"
 
-# The Prometheus listener (opt-in), on n3 restarted with it.
+# The Prometheus listener (opt-in, with a bearer token; tests/kernel/scenarios/clients.sh tries
+# it without), on n3 restarted with it.
 agent_kill 3 TERM
-AGENT_ARGS="--metrics-listen 9101" agent_start 3
-http_get() { in_node 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9101 && printf "GET %s HTTP/1.0\r\n\r\n" "$1" >&3 && cat <&3' _ "$1"; }
+(umask 077; head -c 32 /dev/urandom | base64 >"$RESULTS/metrics.token")
+AGENT_ARGS="--metrics-listen 9101 --metrics-token-file $RESULTS/metrics.token" agent_start 3
+http_get() {
+	in_node 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9101 && printf "GET %s HTTP/1.0\r\nAuthorization: Bearer %s\r\n\r\n" "$1" "$2" >&3 &&
+		cat <&3' _ "$1" "$(cat "$RESULTS/metrics.token")"
+}
 served() { http_get /metrics | grep -q '^meshsec_peer_up{peer="n1"} 1'; }
 check "GET /metrics on 127.0.0.1:9101 serves the peers" wait_until 10 served
 check "and only /metrics" sh -c "$(declare -f in_node http_get); http_get /other | grep -q '404'"
