@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -82,6 +83,15 @@ static char *read_line(int fd, size_t *len, struct ms_error *err)
 	return NULL;
 }
 
+/* No SIGPIPE: an agent that turned the connection away closes it, and says why first. */
+static int send_request(int fd, const char *text)
+{
+	struct iovec iov[2] = { { (void *)text, strlen(text) }, { "\n", 1 } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
 static const char *str(json_t *o, const char *key, const char *dflt)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -116,14 +126,12 @@ int ctl_call_raw(const char *path, json_t *req, char **out, size_t *out_len, str
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	rc = dprintf(fd, "%s\n", text) < 0 ? -errno : 0;
+	rc = send_request(fd, text);
 	free(text);
-	if (rc < 0) {
-		close(fd);
-		return ms_error_set(err, -rc, "sending the request to %s: %s", path, strerror(-rc));
-	}
-	line = read_line(fd, &len, err);
+	line = read_line(fd, &len, err);	/* also when sending failed: the agent may have said why */
 	close(fd);
+	if (!line && rc < 0)
+		return ms_error_set(err, -rc, "sending the request to %s: %s", path, strerror(-rc));
 	if (!line)
 		return -EIO;
 	line[len] = '\0';

@@ -6,6 +6,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <grp.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,7 +17,17 @@
 #include "ctl_server.h"
 #include "log.h"
 
+/*
+ * What one client may cost (agent/CONTROL.md, "Limits"): its requests wait while more than
+ * OUT_PAUSE bytes of its replies are unread, and it is closed if they stay unread for
+ * STALL_TIMEOUT_S.  So a client holds at most OUT_PAUSE plus one reply, plus one read of
+ * requests (libevent reads at most 16 KiB at a time).  One user holds at most MAX_PER_USER
+ * connections, and the last MAX_PER_USER of MAX_CLIENTS are root's alone.
+ */
 #define MAX_CLIENTS 64
+#define MAX_PER_USER 16
+#define OUT_PAUSE (64u << 10)
+#define STALL_TIMEOUT_S 10
 #define IDLE_TIMEOUT_S 30
 #define ACCEPT_RETRY_S 1
 #define DISCARD_MAX (1u << 20)	/* an over-long line is skipped to its end, up to this much */
@@ -25,8 +36,13 @@ struct client {
 	struct client *next, **pprev;	/* in the server's list, so close can free them all */
 	struct ctl_server *srv;
 	struct bufferevent *bev;
+	struct event *stall;	/* runs while requests wait for the client to read its replies */
+	unsigned long id;	/* names it in the log */
 	uid_t uid;
+	pid_t pid;
 	int closing;		/* reply queued; close once it is written */
+	int paused;		/* too many unread replies: its requests wait */
+	int eof;		/* the client sent all it will send: close once it is answered */
 	size_t discarding;	/* inside an over-long line: bytes thrown away so far */
 };
 
@@ -39,6 +55,8 @@ struct ctl_server {
 	void *ctx;
 	struct client *clients;
 	size_t n_clients;
+	size_t refused;		/* connections turned away since one was last let in */
+	unsigned long last_id;
 };
 
 static void client_free(struct client *c)
@@ -48,7 +66,25 @@ static void client_free(struct client *c)
 		c->next->pprev = c->pprev;
 	c->srv->n_clients--;
 	bufferevent_free(c->bev);
+	if (c->stall)
+		event_free(c->stall);
 	free(c);
+}
+
+/* Every connection ends here, with one line saying why (at debug level when it ended as usual). */
+static void client_close(struct client *c, bool unusual, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (unusual)
+		log_info("control client %lu (uid %u, pid %d): %s; closed", c->id, (unsigned)c->uid, (int)c->pid, why);
+	else
+		log_debug("control client %lu (uid %u, pid %d): %s; closed", c->id, (unsigned)c->uid, (int)c->pid, why);
+	client_free(c);
 }
 
 static void send_reply(struct client *c, enum ms_ctl_result rc, json_t *resp)
@@ -129,16 +165,30 @@ static bool skip_long_line(struct client *c, struct evbuffer *in)
 	return false;
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void client_pause(struct client *c)
 {
-	struct client *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct timeval stall = { STALL_TIMEOUT_S, 0 };
+
+	bufferevent_disable(c->bev, EV_READ);
+	if (!c->paused)
+		evtimer_add(c->stall, &stall);
+	c->paused = 1;
+}
+
+/* Answers the complete request lines read so far, until too many replies are left unread. */
+static void serve(struct client *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
 	size_t len;
 	char *line;
 
 	for (;;) {
 		if (c->closing)
 			return;
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_PAUSE) {
+			client_pause(c);
+			return;
+		}
 		if (c->discarding || evbuffer_get_length(in) >= MS_CTL_MAX_REQUEST) {
 			struct evbuffer_ptr nl = evbuffer_search(in, "\n", 1, NULL);
 
@@ -156,21 +206,87 @@ static void on_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	serve(arg);
+}
+
+/* Called once all queued replies are written: the waiting requests go on, or the client is done. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
 
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		client_free(c);
+	if (c->paused) {
+		c->paused = 0;
+		evtimer_del(c->stall);
+		if (!c->eof)
+			bufferevent_enable(bev, EV_READ);
+		serve(c);
+	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0 || c->paused)
+		return;
+	if (c->closing)
+		client_close(c, true, "sent a line of over 1 MiB");
+	else if (c->eof)
+		client_close(c, false, "done");
+}
+
+static void on_stall(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)fd, (void)what;
+	client_close(c, true, "%zu bytes of replies left unread for %d s", evbuffer_get_length(bufferevent_get_output(c->bev)),
+		     STALL_TIMEOUT_S);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct client *c = arg;
 
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		client_free(c);
+	if (what & BEV_EVENT_ERROR)	/* EPIPE, ECONNRESET: it hung up before reading its replies */
+		client_close(c, false, "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	else if (what & BEV_EVENT_TIMEOUT)
+		client_close(c, true, "nothing asked or read for %d s", IDLE_TIMEOUT_S);
+	else if (what & BEV_EVENT_EOF && !c->paused && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		client_close(c, false, "done");
+	else if (what & BEV_EVENT_EOF)
+		c->eof = 1;	/* answer what it asked, then close */
+}
+
+/* At most MAX_PER_USER connections per user; root's share is kept free of everyone else's. */
+static bool admit(const struct ctl_server *s, uid_t uid)
+{
+	size_t same = 0;
+
+	for (const struct client *c = s->clients; c; c = c->next)
+		same += c->uid == uid;
+	return same < MAX_PER_USER && s->n_clients < (uid == 0 ? MAX_CLIENTS : MAX_CLIENTS - MAX_PER_USER);
+}
+
+/*
+ * A connection over the limits is told why and closed at once.  The log has one line when
+ * turning connections away starts, and one with the count when it stops.
+ */
+static bool refuse(struct ctl_server *s, int fd, const struct ucred *cred)
+{
+	char line[192];
+	int n;
+
+	if (admit(s, cred->uid)) {
+		if (s->refused)
+			log_info("control socket: %zu connections were refused over the limits", s->refused);
+		s->refused = 0;
+		return false;
+	}
+	if (s->refused++ == 0)
+		log_warnx("control socket: refusing connections from uid %u (pid %d): at most %d per user, %d in all",
+			  (unsigned)cred->uid, (int)cred->pid, MAX_PER_USER, MAX_CLIENTS);
+	n = snprintf(line, sizeof(line), "{\"version\":%d,\"result\":\"%s\",\"message\":\"too many connections: at most %d per user, %d in all; "
+		     "close some and retry\"}\n", MS_CTL_VERSION, ms_ctl_result_name(MS_CTL_E_FAILED), MAX_PER_USER, MAX_CLIENTS);
+	send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return true;
 }
 
 static void on_accept(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
@@ -182,16 +298,23 @@ static void on_accept(struct evconnlistener *lst, evutil_socket_t fd, struct soc
 	struct client *c;
 
 	(void)lst, (void)sa, (void)len;
-	if (s->n_clients >= MAX_CLIENTS || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
-	    !(c = calloc(1, sizeof(*c)))) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || refuse(s, fd, &cred) || !(c = calloc(1, sizeof(*c)))) {
 		close(fd);
 		return;
 	}
 	c->srv = s;
+	c->id = ++s->last_id;
 	c->uid = cred.uid;
+	c->pid = cred.pid;
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
-		close(fd);
+	c->stall = evtimer_new(s->base, on_stall, c);
+	if (!c->bev || !c->stall) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->stall)
+			event_free(c->stall);
 		free(c);
 		return;
 	}

@@ -32,7 +32,7 @@ struct agent {
 	struct watch *watch;
 	struct ctl_server *ctl;
 	struct metrics_http *metrics;
-	const char *socket, *metrics_listen;
+	const char *socket, *metrics_listen, *metrics_token;
 	struct mesh_opts opts;
 };
 
@@ -53,6 +53,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: meshsecd [--inventory PATH] [--secret PATH] [--node NAME [--no-address-check]] [--socket PATH]\n"
 		   "                [--foreground] [--log-level error|warn|info|debug]\n"
 		   "                [--metrics-listen [ADDR:]PORT]   (Prometheus /metrics; default off, ADDR 127.0.0.1)\n"
+		   "                [--metrics-token-file PATH]      (the bearer token it requires)\n"
 		   "                [--node-state PATH]  (this node's name for meshsec install-policies at boot)\n"
 		   "                [--skip-esp-check]   (benchmarks only: start on a kernel without ESP; no pair comes up)\n"
 		   "--node NAME must own an address of this host unless --no-address-check (NAT)\n"
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },      { "socket", required_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'f' },      { "log-level", required_argument, NULL, 'l' },
 		{ "metrics-listen", required_argument, NULL, 'm' }, { "skip-esp-check", no_argument, NULL, 'E' },
+		{ "metrics-token-file", required_argument, NULL, 'T' },
 		{ "node-state", required_argument, NULL, 'N' },     { "no-address-check", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
@@ -106,7 +108,7 @@ int main(int argc, char **argv)
 	int opt, foreground = 0, level = LOG_LVL_INFO, rc = 0, lock;
 	struct ms_error err;
 
-	while ((opt = getopt_long(argc, argv, "i:s:n:S:fl:m:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:s:n:S:fl:m:T:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i': a.paths.inventory = optarg; break;
 		case 's': a.paths.secret = optarg; break;
@@ -116,6 +118,7 @@ int main(int argc, char **argv)
 		case 'm': a.metrics_listen = optarg; break;
 		case 'E': a.opts.skip_esp_check = true; break;
 		case 'N': a.opts.node_state = optarg; break;
+		case 'T': a.metrics_token = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) < 0) {
@@ -126,6 +129,10 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (a.metrics_listen && !a.metrics_token) {
+		fprintf(stderr, "meshsecd: --metrics-listen needs --metrics-token-file PATH: metrics go only to scrapers with that bearer token\n");
+		return 2;
 	}
 	log_init(foreground, (enum log_level)level);
 	harden_process();
@@ -168,7 +175,7 @@ int main(int argc, char **argv)
 	/* Without the socket the mesh still runs; status is what is lost, and the log says so. */
 	if (ctl_open(a.base, a.socket, mesh_ctl_handle, &a.mesh, &a.ctl, &err) < 0)
 		log_warnx("%s; meshsec status will not reach this agent", err.msg);
-	if (a.metrics_listen && metrics_http_open(a.base, a.metrics_listen, &a.mesh, &a.metrics, &err) < 0)
+	if (a.metrics_listen && metrics_http_open(a.base, a.metrics_listen, a.metrics_token, &a.mesh, &a.metrics, &err) < 0)
 		log_warnx("%s; metrics stay available through meshsec metrics", err.msg);
 	/* Type=notify: services ordered after us start once member traffic is protected. */
 	if (sd_notify_send(a.ctl ? "READY=1\nSTATUS=policies in place; agreeing keys with peers"
