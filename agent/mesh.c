@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "meshsec/plan.h"
-#include "esp_probe.h"
-#include "node_state.h"
-#include "spd_hash.h"
+#include "meshsec/esp_probe.h"
+#include "meshsec/node_state.h"
+#include "meshsec/spd_hash.h"
 #include "log.h"
 #include "mesh.h"
 #include "mesh_internal.h"

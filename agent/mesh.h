@@ -14,16 +14,16 @@
 #include "meshsec/core.h"
 #include "meshsec/ctl.h"
 #include "meshsec/error.h"
-#include "conf.h"
-#include "xfrm_events.h"
-#include "xfrm_nl.h"
+#include "meshsec/conf.h"
+#include "xev.h"
+#include "meshsec/xnl.h"
 
 struct mesh {
 	struct event_base *base;
 	struct conf_paths paths;
 	struct conf conf;
 	struct xnl *xnl;
-	struct xfrm_events *xev;	/* soft expiry of our SAs: rekey */
+	struct xev *xev;	/* soft expiry of our SAs: rekey */
 	struct core *core;
 	int fd[2];			/* IPv4, IPv6; -1 when this node has no such address */
 	struct event *ev[2], *tick;

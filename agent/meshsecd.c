@@ -15,13 +15,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "meshsec/conf.h"
 #include "ctl_server.h"
-#include "instance.h"
+#include "meshsec/instance.h"
 #include "log.h"
 #include "mesh.h"
 #include "metrics_http.h"
-#include "node_state.h"
+#include "meshsec/node_state.h"
 #include "sd_notify.h"
 #include "watch.h"
 

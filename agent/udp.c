@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "udp.h"
-#include "xfrm_nl.h"
+#include "meshsec/xnl.h"
 
 int udp_open(int family, uint16_t port, struct ms_error *err)
 {

@@ -1,5 +1,5 @@
 /*
- * Kernel programming cost: installs N objects through agent/xfrm_nl.c's batched requests (N/2
+ * Kernel programming cost: installs N objects through common/host/xnl.c's batched requests (N/2
  * SPs and N/2 SAs, as for N/4 peers; or, with "sp", N SPs for kernels without ESP), dumps them
  * back, and deletes them.  Prints microseconds per object for each step.  Needs root and XFRM
  * (run it in a scratch network namespace: the kernel bed's "bench" scenario does).
@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#include "xfrm_nl.h"
+#include "meshsec/xnl.h"
 
 static double now_us(void)
 {

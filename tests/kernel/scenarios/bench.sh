@@ -1,5 +1,5 @@
 # Benchmarks on the real kernel (figures, plus the checks that make them meaningful): the cost
-# of programming 2,000 XFRM objects through agent/xfrm_nl.c, batched, and the handshake CPU cost.
+# of programming 2,000 XFRM objects through common/host/xnl.c, batched, and the handshake CPU cost.
 topo_up 1
 check "bench_netlink installs, dumps back and deletes 2,000 objects" \
 	sh -c "ip netns exec n1 $BUILDDIR/tests/bench/bench_netlink 2000 >$RESULTS/netlink.txt"

@@ -8,8 +8,8 @@
 
 #include "meshsec/inventory.h"
 #include "meshsec/self.h"
-#include "conf.h"
-#include "localaddr.h"
+#include "meshsec/conf.h"
+#include "meshsec/localaddr.h"
 
 int conf_load_inventory(const struct conf_paths *p, struct ms_inventory **inv, size_t *self,
 			  char *found_by, size_t found_by_len, struct ms_error *err)

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "esp_probe.h"
+#include "meshsec/esp_probe.h"
 
 const char *esp_module(int family)
 {

@@ -10,7 +10,7 @@
 
 #include "meshsec/error.h"
 #include "meshsec/model.h"
-#include "xfrm_nl.h"
+#include "meshsec/xnl.h"
 
 /*
  * In the agent's own namespace: an SPI reserved for self -> self (a larval state of ours), filled

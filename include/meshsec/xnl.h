@@ -1,11 +1,11 @@
 /*
- * The only file that talks to the kernel: XFRM over netlink (libnl-3 core, messages built from
- * <linux/xfrm.h>).  Requests are batched into as few sendmsg calls as fit, every request asks for
+ * XFRM requests over netlink, for the agent and the CLI (libnl-3 core, messages built from
+ * <linux/xfrm.h>; the agent's notification socket is agent/xev.c).  Requests are batched into as few sendmsg calls as fit, every request asks for
  * an ACK, and every ACK is read; a failure carries errno, the kernel's extended-ack text, and what
  * the request was.  Only objects carrying meshsec's reqid tag are ever listed, changed or deleted.
  */
-#ifndef MESHSEC_XFRM_NL_H
-#define MESHSEC_XFRM_NL_H
+#ifndef MESHSEC_XNL_H
+#define MESHSEC_XNL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
 
 #include "doctor.h"
 #include "meshsec/plan.h"
-#include "xfrm_nl.h"
+#include "meshsec/xnl.h"
 
 static const char *peer_state(const struct doctor *d, const char *name)
 {

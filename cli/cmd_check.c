@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 
 #include "meshsec/plan.h"
-#include "esp_probe.h"
+#include "meshsec/esp_probe.h"
 #include "cli.h"
-#include "conf.h"
+#include "meshsec/conf.h"
 
 static void usage(void)
 {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "meshsec/model.h"
-#include "node_state.h"
+#include "meshsec/node_state.h"
 
 int node_state_write(const char *path, const char *name, struct ms_error *err)
 {

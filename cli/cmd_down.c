@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "ctl_client.h"
-#include "xfrm_nl.h"
+#include "meshsec/xnl.h"
 
 int cmd_down_main(int argc, char **argv)
 {

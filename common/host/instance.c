@@ -9,7 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "instance.h"
+#include "meshsec/instance.h"
 
 #define LOCK_NAME "meshsec.instance"	/* abstract: the leading NUL is added below */
 

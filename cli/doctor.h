@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "conf.h"
+#include "meshsec/conf.h"
 
 enum doctor_severity { DOC_OK, DOC_WARN, DOC_ERROR };
 

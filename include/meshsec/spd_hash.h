@@ -17,7 +17,7 @@
 #include <stdbool.h>
 
 #include "meshsec/error.h"
-#include "xfrm_nl.h"
+#include "meshsec/xnl.h"
 
 /* Sets local 0 / remote full length for both families unless already so; *changed says if it did. */
 int spd_hash_ensure(struct xnl *x, bool *changed, struct ms_error *err);

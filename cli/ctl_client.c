@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "meshsec/conf.h"
 #include "ctl_client.h"
 #include "meshsec/ctl.h"
 

@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "meshsec/plan.h"
-#include "xfrm_nl.h"
+#include "meshsec/xnl.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270

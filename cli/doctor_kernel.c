@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "doctor.h"
-#include "esp_probe.h"
-#include "localaddr.h"
-#include "xfrm_nl.h"
+#include "meshsec/esp_probe.h"
+#include "meshsec/localaddr.h"
+#include "meshsec/xnl.h"
 
 /* ESP overhead in transport mode with a 16-byte ICV: header 8, IV 8, trailer 2 + up to 3 pad. */
 #define ESP_OVERHEAD_MAX 37

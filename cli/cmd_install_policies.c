@@ -18,11 +18,11 @@
 #include "meshsec/inventory.h"
 #include "meshsec/plan.h"
 #include "cli.h"
-#include "conf.h"
-#include "instance.h"
-#include "node_state.h"
-#include "spd_hash.h"
-#include "xfrm_nl.h"
+#include "meshsec/conf.h"
+#include "meshsec/instance.h"
+#include "meshsec/node_state.h"
+#include "meshsec/spd_hash.h"
+#include "meshsec/xnl.h"
 
 struct refusals {
 	struct ms_sp held[16];		/* selectors another owner holds (the first 16) */

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "doctor.h"
-#include "localaddr.h"
+#include "meshsec/localaddr.h"
 
 /* Addresses (or members) named in one finding; the rest are counted. */
 #define SHOW 3

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "localaddr.h"
+#include "meshsec/localaddr.h"
 
 /* A dump interrupted by a change of the table is retried this often before giving up. */
 #define DUMP_TRIES 3

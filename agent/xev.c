@@ -1,4 +1,4 @@
-/* XFRM notifications: see xfrm_events.h.  Parses the messages from <linux/xfrm.h> itself. */
+/* XFRM notifications: see xev.h.  Parses the messages from <linux/xfrm.h> itself. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,11 +10,11 @@
 #include <sys/socket.h>
 
 #include "log.h"
-#include "xfrm_events.h"
+#include "xev.h"
 
 #define EVENT_BUF (256 * 1024)
 
-struct xfrm_events {
+struct xev {
 	struct nl_sock *sk;
 	struct event *ev;
 	xev_expire_fn fn;
@@ -22,7 +22,7 @@ struct xfrm_events {
 	uint8_t *buf;
 };
 
-static void handle(struct xfrm_events *x, const struct nlmsghdr *h)
+static void handle(struct xev *x, const struct nlmsghdr *h)
 {
 	const struct xfrm_user_expire *e;
 	struct ms_addr src, dst;
@@ -44,7 +44,7 @@ static void handle(struct xfrm_events *x, const struct nlmsghdr *h)
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct xfrm_events *x = arg;
+	struct xev *x = arg;
 	ssize_t n;
 
 	(void)what;
@@ -65,9 +65,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int xev_open(struct event_base *base, xev_expire_fn fn, void *ctx, struct xfrm_events **out, struct ms_error *err)
+int xev_open(struct event_base *base, xev_expire_fn fn, void *ctx, struct xev **out, struct ms_error *err)
 {
-	struct xfrm_events *x = calloc(1, sizeof(*x));
+	struct xev *x = calloc(1, sizeof(*x));
 	int rc;
 
 	if (!x || !(x->buf = malloc(EVENT_BUF)) || !(x->sk = nl_socket_alloc())) {
@@ -92,7 +92,7 @@ int xev_open(struct event_base *base, xev_expire_fn fn, void *ctx, struct xfrm_e
 	return 0;
 }
 
-void xev_close(struct xfrm_events *x)
+void xev_close(struct xev *x)
 {
 	if (!x)
 		return;

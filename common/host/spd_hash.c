@@ -1,7 +1,7 @@
 /* The namespace's policy hash thresholds for meshsec's layout (spd_hash.h). */
 #include "config.h"
 
-#include "spd_hash.h"
+#include "meshsec/spd_hash.h"
 
 int spd_hash_ensure(struct xnl *x, bool *changed, struct ms_error *err)
 {
