@@ -1,5 +1,5 @@
 /*
- * XFRM netlink: request building, batching, ACK and error reading, dumps.
+ * XFRM netlink: request building, batching, ACK and error reading (dumps: xnl_dump.c).
  *
  * Kernel semantics spelled out here rather than left to defaults: lifetimes are XFRM_INF
  * explicitly (zero means "expire now" to some code paths), template algorithm masks are ~0,
@@ -23,10 +23,7 @@
 
 #include "meshsec/plan.h"
 #include "meshsec/xnl.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
+#include "xnl_internal.h"
 
 #define REPLAY_WINDOW 1024
 #define SEND_CHUNK (48 * 1024)
@@ -36,26 +33,6 @@
  * send overflowed the default 208 KiB.
  */
 #define MAX_INFLIGHT 128
-#define RECV_BUF (256 * 1024)
-#define DESC_LEN 160
-
-struct xnl {
-	struct nl_sock *sk;
-	uint32_t seq;
-	/* The batch: concatenated requests and, per request, what it was. */
-	uint8_t *buf;
-	size_t len, cap;
-	struct req {
-		uint32_t seq;
-		size_t end;		/* offset in buf after this request */
-		struct xnl_request what;
-		char desc[DESC_LEN];
-	} *reqs;
-	size_t n_reqs, cap_reqs;
-	uint8_t *rbuf;
-	xnl_refused_fn refused;
-	void *refused_ctx;
-};
 
 void xnl_on_refusal(struct xnl *x, xnl_refused_fn fn, void *ctx)
 {
@@ -375,8 +352,7 @@ static const char *extack_text(const struct nlmsghdr *h)
 	return "";
 }
 
-/* One receive into x->rbuf; returns the byte count or -errno (EINTR retried). */
-static int recv_reply(struct xnl *x, const char *what, struct ms_error *err)
+int xnl_recv(struct xnl *x, const char *what, struct ms_error *err)
 {
 	for (;;) {
 		ssize_t n = recv(nl_socket_get_fd(x->sk), x->rbuf, RECV_BUF, 0);
@@ -408,7 +384,7 @@ static int read_acks(struct xnl *x, size_t from, size_t to, int *failed, struct 
 
 	while (pending > 0) {
 		struct nlmsghdr *h;
-		int len = recv_reply(x, "ACKs", err);
+		int len = xnl_recv(x, "ACKs", err);
 
 		if (len < 0)
 			return len;
@@ -483,7 +459,7 @@ static int request(struct xnl *x, struct nl_msg *msg, const char *what,
 	nlmsg_free(msg);
 	for (;;) {
 		struct nlmsghdr *h;
-		int len = recv_reply(x, what, err);
+		int len = xnl_recv(x, what, err);
 
 		if (len < 0)
 			return len;
@@ -647,182 +623,6 @@ const char *xnl_policy_format(const struct xnl_policy *p, char *buf, size_t len)
 			 p->mode < 5 ? modes[p->mode] : "other", p->reqid,
 			 ms_is_our_reqid(p->reqid) ? " (meshsec's tag)" : "");
 	return buf;
-}
-
-static void read_addr(struct ms_addr *a, int family, const xfrm_address_t *xa)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = family;
-	memcpy(a->u.raw, xa, family == AF_INET ? 4 : 16);
-}
-
-/* Runs a dump request and hands each reply message to fn. */
-static int dump(struct xnl *x, int type, int (*fn)(void *ctx, const struct nlmsghdr *h), void *ctx,
-		struct ms_error *err)
-{
-	struct nlmsghdr req = { .nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = (uint16_t)type,
-				.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = ++x->seq };
-
-	if (send(nl_socket_get_fd(x->sk), &req, req.nlmsg_len, 0) < 0)
-		return ms_error_set(err, errno, "netlink: dump request: %s", strerror(errno));
-	for (;;) {
-		struct nlmsghdr *h;
-		int len = recv_reply(x, "a dump", err);
-
-		if (len < 0)
-			return len;
-		for (h = (struct nlmsghdr *)x->rbuf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_seq != req.nlmsg_seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				return ms_error_set(err, -e->error, "netlink: dump failed: %s", strerror(-e->error));
-			}
-			if (fn(ctx, h) < 0)
-				return ms_error_set(err, ENOMEM, "netlink: out of memory reading a dump");
-		}
-	}
-}
-
-struct vec {
-	void *v;
-	size_t n, cap, size;
-};
-
-static void *vec_push(struct vec *v)
-{
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		void *p = realloc(v->v, cap * v->size);
-
-		if (!p)
-			return NULL;
-		v->v = p;
-		v->cap = cap;
-	}
-	return memset((uint8_t *)v->v + v->n++ * v->size, 0, v->size);
-}
-
-/* Runs a dump whose callback appends elem_size records to a vector; *out is malloc'd. */
-static int dump_vec(struct xnl *x, int type, int (*fn)(void *ctx, const struct nlmsghdr *h), size_t elem_size,
-		    void **out, size_t *n, struct ms_error *err)
-{
-	struct vec v = { .size = elem_size };
-	int rc = dump(x, type, fn, &v, err);
-
-	if (rc < 0) {
-		free(v.v);
-		return rc;
-	}
-	*out = v.v;
-	*n = v.n;
-	return 0;
-}
-
-static int on_sp(void *ctx, const struct nlmsghdr *h)
-{
-	const struct xfrm_userpolicy_info *pol = NLMSG_DATA(h);
-	struct nlattr *tb[XFRMA_MAX + 1];
-	const struct xfrm_user_tmpl *t;
-	struct ms_sp *sp;
-
-	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || nlmsg_parse((struct nlmsghdr *)h, sizeof(*pol), tb, XFRMA_MAX, NULL) < 0)
-		return 0;
-	if (!tb[XFRMA_TMPL] || nla_len(tb[XFRMA_TMPL]) != sizeof(*t))
-		return 0;	/* not ours: ours have exactly one template */
-	t = nla_data(tb[XFRMA_TMPL]);
-	if (!ms_is_our_reqid(t->reqid) || (pol->dir != XFRM_POLICY_IN && pol->dir != XFRM_POLICY_OUT))
-		return 0;
-	if (!(sp = vec_push(ctx)))
-		return -1;
-	sp->dir = pol->dir == XFRM_POLICY_OUT ? MS_DIR_OUT : MS_DIR_IN;
-	read_addr(&sp->src, pol->sel.family, &pol->sel.saddr);
-	read_addr(&sp->dst, pol->sel.family, &pol->sel.daddr);
-	sp->src_len = pol->sel.prefixlen_s;
-	sp->dst_len = pol->sel.prefixlen_d;
-	if (pol->sel.proto == IPPROTO_ICMPV6 && pol->sel.prefixlen_d == 0)
-		sp->icmp6_type = (uint8_t)ntohs(pol->sel.sport);
-	sp->reqid = t->reqid;
-	sp->priority = pol->priority;
-	return 0;
-}
-
-/* Per-socket policies show in dumps with dir XFRM_POLICY_MAX + their direction. */
-static int on_socket_sp(void *ctx, const struct nlmsghdr *h)
-{
-	const struct xfrm_userpolicy_info *pol = NLMSG_DATA(h);
-	int *slot;
-
-	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || pol->dir < XFRM_POLICY_MAX)
-		return 0;
-	if (!(slot = vec_push(ctx)))
-		return -1;
-	*slot = pol->dir;
-	return 0;
-}
-
-int xnl_count_socket_policies(struct xnl *x, size_t *n, struct ms_error *err)
-{
-	int *dirs = NULL;
-	int rc = dump_vec(x, XFRM_MSG_GETPOLICY, on_socket_sp, sizeof(*dirs), (void **)&dirs, n, err);
-
-	free(dirs);
-	return rc;
-}
-
-int xnl_dump_sp(struct xnl *x, struct ms_sp **out, size_t *n, struct ms_error *err)
-{
-	return dump_vec(x, XFRM_MSG_GETPOLICY, on_sp, sizeof(**out), (void **)out, n, err);
-}
-
-static int on_sa(void *ctx, const struct nlmsghdr *h)
-{
-	const struct xfrm_usersa_info *info = NLMSG_DATA(h);
-	struct ms_sa *sa;
-
-	if (h->nlmsg_type != XFRM_MSG_NEWSA || !ms_is_our_reqid(info->reqid) || info->id.proto != IPPROTO_ESP)
-		return 0;
-	if (!(sa = vec_push(ctx)))
-		return -1;
-	read_addr(&sa->src, info->family, &info->saddr);
-	read_addr(&sa->dst, info->family, &info->id.daddr);
-	sa->spi = ntohl(info->id.spi);
-	sa->reqid = info->reqid;
-	sa->bytes = info->curlft.bytes;
-	sa->packets = info->curlft.packets;
-	sa->add_time = info->curlft.add_time;
-	sa->integrity_failed = info->stats.integrity_failed;
-	sa->replay_errors = info->stats.replay;
-	return 0;
-}
-
-int xnl_dump_sa(struct xnl *x, struct ms_sa **out, size_t *n, struct ms_error *err)
-{
-	return dump_vec(x, XFRM_MSG_GETSA, on_sa, sizeof(**out), (void **)out, n, err);
-}
-
-int xnl_remove_all_tagged(struct xnl *x, size_t *n_sps, size_t *n_sas, struct ms_error *err)
-{
-	struct ms_sp *sps = NULL;
-	struct ms_sa *sas = NULL;
-	int rc;
-
-	*n_sps = *n_sas = 0;
-	if ((rc = xnl_dump_sp(x, &sps, n_sps, err)) < 0 || (rc = xnl_dump_sa(x, &sas, n_sas, err)) < 0) {
-		free(sps);
-		return rc;
-	}
-	for (size_t i = 0; i < *n_sps; i++)
-		xnl_sp_del(x, &sps[i]);
-	for (size_t i = 0; i < *n_sas; i++)
-		xnl_sa_del(x, &sas[i].dst, sas[i].spi);
-	free(sps);
-	free(sas);
-	rc = xnl_commit(x, err);
-	return rc > 0 ? -EIO : rc;
 }
 
 int xnl_socket_bypass(int fd, int family, struct ms_error *err)
