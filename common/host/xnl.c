@@ -753,14 +753,17 @@ static int on_sp(void *ctx, const struct nlmsghdr *h)
 /* Per-socket policies show in dumps with dir XFRM_POLICY_MAX + their direction. */
 static int on_socket_sp(void *ctx, const struct nlmsghdr *h)
 {
-	const struct xfrm_userpolicy_info *pol = NLMSG_DATA(h);
+	struct xfrm_userpolicy_info pol;	/* a copy: messages after the first are only 4-byte aligned */
 	int *slot;
 
-	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || pol->dir < XFRM_POLICY_MAX)
+	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || h->nlmsg_len < NLMSG_LENGTH(sizeof(pol)))
+		return 0;
+	memcpy(&pol, NLMSG_DATA(h), sizeof(pol));
+	if (pol.dir < XFRM_POLICY_MAX)
 		return 0;
 	if (!(slot = vec_push(ctx)))
 		return -1;
-	*slot = pol->dir;
+	*slot = pol.dir;
 	return 0;
 }
 
