@@ -69,10 +69,10 @@ static const struct { const char *name, *cause, *fix; } causes[] = {
 	{ "XfrmInNoStates", "ESP arrives for an SA this node does not have: a peer still uses keys this node dropped (restart, reboot, meshsec down)",
 	  "wait a few seconds for the re-handshake, or meshsec rekey PEER; if it persists, meshsec status on both nodes" },
 	{ "XfrmInStateProtoError", "ESP fails authentication: the two ends hold different keys for the same SPI",
-	  "meshsec rekey PEER; if it persists, the peer's agent is not running (restart it)" },
+	  "meshsec rekey PEER; if it persists, the peer's agent is not running (systemctl restart meshsecd there)" },
 	{ "XfrmInStateSeqError", "ESP sequence numbers outside the replay window: reordering beyond 1024 packets, or a replay",
 	  "look for a device reordering traffic; meshsec rekey PEER resets the window" },
-	{ "XfrmInNoPols", "ESP or cleartext arrives with no matching inbound policy", "restart meshsecd so it reinstalls its policies" },
+	{ "XfrmInNoPols", "ESP or cleartext arrives with no matching inbound policy", "systemctl restart meshsecd (it reinstalls its policies)" },
 	{ "XfrmInPolBlock", "inbound packets blocked by a policy", "check policies of other owners (ip xfrm policy)" },
 	{ "XfrmInTmplMismatch", "cleartext arrives from a member whose traffic must be ESP: the peer sends without IPsec",
 	  "check the peer's agent (meshsec status there); the peer may have run meshsec down" },
@@ -81,7 +81,7 @@ static const struct { const char *name, *cause, *fix; } causes[] = {
 	{ "XfrmOutPolBlock", "outbound packets blocked by a policy", "check policies of other owners (ip xfrm policy)" },
 	{ "XfrmOutStateSeqError", "an outbound SA ran out of sequence numbers", "meshsec rekey PEER" },
 	{ "XfrmInStateExpired", "packets for an expired SA", "meshsec rekey PEER" },
-	{ "XfrmInStateMismatch", "ESP matched an SA whose selector does not fit the packet", "restart meshsecd to reconcile its SAs" },
+	{ "XfrmInStateMismatch", "ESP matched an SA whose selector does not fit the packet", "systemctl restart meshsecd (it reconciles its SAs)" },
 };
 
 static int read_stat(unsigned long long v[], size_t n)
