@@ -24,13 +24,13 @@ struct xev {
 
 static void handle(struct xev *x, const struct nlmsghdr *h)
 {
-	const struct xfrm_user_expire *e;
+	struct xfrm_user_expire copy, *e = &copy;	/* a copy: 64-bit fields, 4-byte aligned messages */
 	struct ms_addr src, dst;
 	size_t len;
 
 	if (h->nlmsg_type != XFRM_MSG_EXPIRE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
 		return;
-	e = NLMSG_DATA(h);
+	memcpy(e, NLMSG_DATA(h), sizeof(*e));
 	if (e->hard || !ms_is_our_reqid(e->state.reqid) || e->state.id.proto != IPPROTO_ESP)
 		return;
 	len = e->state.family == AF_INET ? 4 : 16;

@@ -2,12 +2,12 @@
  * meshsec doctor [--json] [--inventory PATH] [--secret PATH] [--node NAME [--no-address-check]] [--socket PATH]
  *                [--interval MS]
  * Finds what breaks meshes (doctor.h) and prints each finding with its fix.  Exit status: 0
- * nothing wrong, 1 warnings or errors found, 2 usage.
+ * every check ran and found nothing wrong, 1 warnings or errors found, 2 usage, 3 nothing
+ * wrong found but some checks could not run (skip findings say why).
  */
 #include "config.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,74 +16,27 @@
 #include "ctl_client.h"
 #include "doctor.h"
 
-void doctor_add(struct doctor *d, const char *check, enum doctor_severity sev, const char *fix, const char *fmt, ...)
-{
-	struct finding *f;
-	va_list ap;
-
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 32;
-
-		if (!(f = realloc(d->f, cap * sizeof(*f))))
-			return;
-		d->f = f;
-		d->cap = cap;
-	}
-	f = &d->f[d->n++];
-	f->check = check;
-	f->severity = sev;
-	snprintf(f->fix, sizeof(f->fix), "%s", fix);
-	va_start(ap, fmt);
-	vsnprintf(f->message, sizeof(f->message), fmt, ap);
-	va_end(ap);
-}
-
-static const char *sev_name(enum doctor_severity s)
-{
-	static const char *const n[] = { "ok", "warn", "error" };
-
-	return n[s];
-}
-
-static void load(struct doctor *d)
-{
-	struct ms_error err;
-	json_t *resp;
-	int rc;
-
-	if (conf_load(d->paths, &d->conf, &err) < 0) {
-		doctor_add(d, "config", DOC_ERROR, "meshsec check explains it in full; fix the file named",
-			   "the configuration does not load: %s", err.msg);
-		memset(&d->conf, 0, sizeof(d->conf));
-	} else {
-		doctor_add(d, "config", DOC_OK, "", "this node is %s in mesh %s (%zu nodes)", d->conf.inv->nodes[d->conf.self].name,
-			   d->conf.inv->mesh_name, d->conf.inv->n_nodes);
-	}
-	rc = ctl_call(d->socket, json_pack("{s:s}", "request", "status"), &resp, &err);
-	if (rc == 0)
-		d->status = resp;
-	else
-		doctor_add(d, "agent", DOC_ERROR, "systemctl start meshsecd (journalctl -u meshsecd says why it stopped)", "%s", err.msg);
-}
-
-static void print(const struct doctor *d, int json)
+static void print(const struct doctor *d, const size_t count[4], int json)
 {
 	if (json) {
-		json_t *a = json_array(), *doc = json_pack("{s:o}", "findings", a);
+		json_t *a = json_array(), *doc = json_pack("{s:o,s:{s:I,s:I,s:I,s:I}}", "findings", a, "counts", "ok",
+							   (json_int_t)count[DOC_OK], "warn", (json_int_t)count[DOC_WARN], "error",
+							   (json_int_t)count[DOC_ERROR], "skip", (json_int_t)count[DOC_SKIP]);
 
 		for (size_t i = 0; i < d->n; i++)
 			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s}", "check", d->f[i].check, "severity",
-							   sev_name(d->f[i].severity), "message", d->f[i].message, "fix", d->f[i].fix));
+							   doctor_severity_name(d->f[i].severity), "message", d->f[i].message, "fix", d->f[i].fix));
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(doc);
 		return;
 	}
 	for (size_t i = 0; i < d->n; i++) {
-		printf("%-5s %-12s %s\n", sev_name(d->f[i].severity), d->f[i].check, d->f[i].message);
+		printf("%-5s %-12s %s\n", doctor_severity_name(d->f[i].severity), d->f[i].check, d->f[i].message);
 		if (d->f[i].severity != DOC_OK && d->f[i].fix[0])
 			printf("      %-12s fix: %s\n", "", d->f[i].fix);
 	}
+	printf("%zu ok, %zu warnings, %zu errors, %zu not checked\n", count[DOC_OK], count[DOC_WARN], count[DOC_ERROR], count[DOC_SKIP]);
 }
 
 int cmd_doctor_main(int argc, char **argv)
@@ -95,9 +48,10 @@ int cmd_doctor_main(int argc, char **argv)
 		{ "no-address-check", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct conf_paths paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false };
+	struct conf_paths paths = { NULL, MS_DEFAULT_SECRET, NULL, false };	/* inventory, node: the agent's (doctor.c) */
 	struct doctor d = { .paths = &paths, .socket = cli_default_socket(), .interval_ms = 2000 };
-	int opt, json = 0, bad = 0;
+	size_t count[4] = { 0 };
+	int opt, json = 0;
 
 	while ((opt = getopt_long(argc, argv, "ji:s:n:S:t:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -114,24 +68,18 @@ int cmd_doctor_main(int argc, char **argv)
 			       "Checks kernel support, the kernel's IPsec error counters (watched for --interval, default 2000 ms),\n"
 			       "the firewall, the MTU, local addresses the kernel may use as the source of traffic to members\n"
 			       "(dropped: only this node's address has SAs), meshsec's policies and SAs against the inventory, and the agent's view.\n"
-			       "Exit status: 0 nothing wrong, 1 something to fix.\n");
+			       "Without --inventory and --node it checks the inventory and node the running agent uses (else the defaults).\n"
+			       "A check it cannot run (not root, no agent, no inventory) is reported as \"skip\" with the reason, never as ok.\n"
+			       "Exit status: 0 every check ran and nothing is wrong, 1 something to fix, 3 nothing wrong found but some\n"
+			       "checks were skipped (run as root, with the agent running, for a full answer).\n");
 			return 0;
 		default: return 2;
 		}
 	}
-	load(&d);
-	doctor_kernel_support(&d);
-	doctor_kernel_state(&d);
-	doctor_agent(&d);
-	doctor_firewall(&d);
-	doctor_mtu(&d);
-	doctor_source(&d);
-	doctor_xfrm_stat(&d);
-	print(&d, json);
+	doctor_run(&d);
 	for (size_t i = 0; i < d.n; i++)
-		bad |= d.f[i].severity != DOC_OK;
-	free(d.f);
-	json_decref(d.status);
-	conf_free(&d.conf);
-	return bad ? 1 : 0;
+		count[d.f[i].severity]++;
+	print(&d, count, json);
+	doctor_free(&d);
+	return count[DOC_WARN] || count[DOC_ERROR] ? 1 : count[DOC_SKIP] ? 3 : 0;
 }

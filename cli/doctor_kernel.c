@@ -22,6 +22,17 @@
 /* ESP overhead in transport mode with a 16-byte ICV: header 8, IV 8, trailer 2 + up to 3 pad. */
 #define ESP_OVERHEAD_MAX 37
 
+/* Families (1 IPv4, 2 IPv6) this node has addresses of; both when the inventory did not load. */
+static unsigned families(const struct doctor *d)
+{
+	const struct ms_node *self;
+
+	if (!d->conf.inv)
+		return 3;
+	self = &d->conf.inv->nodes[d->conf.self];
+	return (self->v4.family ? 1u : 0u) | (self->v6.family ? 2u : 0u);
+}
+
 void doctor_kernel_support(struct doctor *d)
 {
 	enum ms_cipher cipher = d->conf.inv ? d->conf.inv->cipher : MS_DEFAULT_CIPHER;
@@ -29,40 +40,48 @@ void doctor_kernel_support(struct doctor *d)
 	struct ms_error err;
 	struct xnl *x;
 	char why[512];
+	int rc;
 
-	if (xnl_open(&x, &err) < 0) {
-		doctor_add(d, "kernel", DOC_ERROR, "modprobe xfrm_user (and add it to /etc/modules-load.d/)", "%s", err.msg);
+	if ((rc = xnl_open(&x, &err)) < 0) {
+		if (rc == -EPERM || rc == -EACCES)
+			doctor_skip_root(d, "kernel", "whether this kernel can do ESP with the mesh's cipher");
+		else
+			doctor_add(d, "kernel", DOC_ERROR, "modprobe xfrm_user (and list it in /etc/modules-load.d/meshsec.conf)", "%s", err.msg);
 		return;
 	}
 	xnl_close(x);
 	for (size_t i = 0; i < 2; i++) {
-		if (esp_probe_private(fams[i], cipher, why, sizeof(why)) == 0)
+		if (!(families(d) & (1u << i)))
+			continue;	/* the mesh does not use it here: its module does not matter */
+		if (esp_probe_private(fams[i], cipher, why, sizeof(why)) == 0) {
 			doctor_add(d, "kernel", DOC_OK, "", "%s SAs with %s (%s) work", fams[i] == AF_INET ? "IPv4" : "IPv6",
 				   ms_cipher_name(cipher), ms_cipher_kernel_name(cipher));
-		else
+		} else {
+			d->no_esp |= 1u << i;
 			doctor_add(d, "kernel", DOC_ERROR, "modprobe the module named; a kernel without it cannot carry this mesh's traffic",
 				   "%s", why);
+		}
 	}
 }
 
 /* Rising counters and what usually causes them. */
 static const struct { const char *name, *cause, *fix; } causes[] = {
 	{ "XfrmInNoStates", "ESP arrives for an SA this node does not have: a peer still uses keys this node dropped (restart, reboot, meshsec down)",
-	  "wait a few seconds for the re-handshake, or meshsec rekey PEER; if it persists, check that both agents run" },
+	  "wait a few seconds for the re-handshake, or meshsec rekey PEER; if it persists, meshsec status on both nodes" },
 	{ "XfrmInStateProtoError", "ESP fails authentication: the two ends hold different keys for the same SPI",
-	  "meshsec rekey PEER; if it persists, the peer's agent is not running (restart it)" },
+	  "meshsec rekey PEER; if it persists, the peer's agent is not running (systemctl restart meshsecd there)" },
 	{ "XfrmInStateSeqError", "ESP sequence numbers outside the replay window: reordering beyond 1024 packets, or a replay",
 	  "look for a device reordering traffic; meshsec rekey PEER resets the window" },
-	{ "XfrmInNoPols", "ESP or cleartext arrives with no matching inbound policy", "restart meshsecd so it reinstalls its policies" },
+	{ "XfrmInNoPols", "ESP or cleartext arrives with no matching inbound policy", "systemctl restart meshsecd (it reinstalls its policies)" },
 	{ "XfrmInPolBlock", "inbound packets blocked by a policy", "check policies of other owners (ip xfrm policy)" },
 	{ "XfrmInTmplMismatch", "cleartext arrives from a member whose traffic must be ESP: the peer sends without IPsec",
 	  "check the peer's agent (meshsec status there); the peer may have run meshsec down" },
 	{ "XfrmOutNoStates", "packets to a member wait for an SA that does not exist yet: the pair is not up (dropped, never sent in clear)",
-	  "meshsec status shows which peer; check its agent and the firewall (ESP and the agents' UDP port)" },
+	  "meshsec status shows which peer is not up; the peers finding says why" },
 	{ "XfrmOutPolBlock", "outbound packets blocked by a policy", "check policies of other owners (ip xfrm policy)" },
 	{ "XfrmOutStateSeqError", "an outbound SA ran out of sequence numbers", "meshsec rekey PEER" },
 	{ "XfrmInStateExpired", "packets for an expired SA", "meshsec rekey PEER" },
-	{ "XfrmInStateMismatch", "ESP matched an SA whose selector does not fit the packet", "restart meshsecd to reconcile its SAs" },
+	{ "XfrmInStateMismatch", "ESP matched an SA whose selector does not fit the packet", "systemctl restart meshsecd (it reconciles its SAs)" },
 };
 
 static int read_stat(unsigned long long v[], size_t n)

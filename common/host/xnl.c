@@ -483,8 +483,10 @@ static int request(struct xnl *x, struct nl_msg *msg, const char *what,
 
 static void on_spi(void *ctx, const struct nlmsghdr *h)
 {
-	if (h->nlmsg_type == XFRM_MSG_NEWSA)
-		*(uint32_t *)ctx = ntohl(((const struct xfrm_usersa_info *)NLMSG_DATA(h))->id.spi);
+	struct xfrm_usersa_info info;
+
+	if (h->nlmsg_type == XFRM_MSG_NEWSA && xnl_msg_copy(h, &info, sizeof(info)))
+		*(uint32_t *)ctx = ntohl(info.id.spi);
 }
 
 int xnl_alloc_spi(struct xnl *x, const struct ms_addr *src, const struct ms_addr *dst, uint32_t reqid,
@@ -517,10 +519,11 @@ int xnl_alloc_spi(struct xnl *x, const struct ms_addr *src, const struct ms_addr
 static void on_policy(void *ctx, const struct nlmsghdr *h)
 {
 	struct xnl_policy *p = ctx;
-	const struct xfrm_userpolicy_info *pol = NLMSG_DATA(h);
+	struct xfrm_userpolicy_info copy, *pol = &copy;
 	struct nlattr *tb[XFRMA_MAX + 1];
 
-	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || nlmsg_parse((struct nlmsghdr *)h, sizeof(*pol), tb, XFRMA_MAX, NULL) < 0)
+	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || !xnl_msg_copy(h, &copy, sizeof(copy)) ||
+	    nlmsg_parse((struct nlmsghdr *)h, sizeof(copy), tb, XFRMA_MAX, NULL) < 0)
 		return;
 	p->found = true;
 	p->block = pol->action == XFRM_POLICY_BLOCK;

@@ -93,12 +93,13 @@ static int dump_vec(struct xnl *x, int type, int (*fn)(void *ctx, const struct n
 
 static int on_sp(void *ctx, const struct nlmsghdr *h)
 {
-	const struct xfrm_userpolicy_info *pol = NLMSG_DATA(h);
+	struct xfrm_userpolicy_info p, *pol = &p;
 	struct nlattr *tb[XFRMA_MAX + 1];
 	const struct xfrm_user_tmpl *t;
 	struct ms_sp *sp;
 
-	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || nlmsg_parse((struct nlmsghdr *)h, sizeof(*pol), tb, XFRMA_MAX, NULL) < 0)
+	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || !xnl_msg_copy(h, &p, sizeof(p)) ||
+	    nlmsg_parse((struct nlmsghdr *)h, sizeof(p), tb, XFRMA_MAX, NULL) < 0)
 		return 0;
 	if (!tb[XFRMA_TMPL] || nla_len(tb[XFRMA_TMPL]) != sizeof(*t))
 		return 0;	/* not ours: ours have exactly one template */
@@ -122,14 +123,14 @@ static int on_sp(void *ctx, const struct nlmsghdr *h)
 /* Per-socket policies show in dumps with dir XFRM_POLICY_MAX + their direction. */
 static int on_socket_sp(void *ctx, const struct nlmsghdr *h)
 {
-	const struct xfrm_userpolicy_info *pol = NLMSG_DATA(h);
+	struct xfrm_userpolicy_info pol;
 	int *slot;
 
-	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || pol->dir < XFRM_POLICY_MAX)
+	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || !xnl_msg_copy(h, &pol, sizeof(pol)) || pol.dir < XFRM_POLICY_MAX)
 		return 0;
 	if (!(slot = vec_push(ctx)))
 		return -1;
-	*slot = pol->dir;
+	*slot = pol.dir;
 	return 0;
 }
 
@@ -149,10 +150,10 @@ int xnl_dump_sp(struct xnl *x, struct ms_sp **out, size_t *n, struct ms_error *e
 
 static int on_sa(void *ctx, const struct nlmsghdr *h)
 {
-	const struct xfrm_usersa_info *info = NLMSG_DATA(h);
+	struct xfrm_usersa_info i, *info = &i;
 	struct ms_sa *sa;
 
-	if (h->nlmsg_type != XFRM_MSG_NEWSA || !ms_is_our_reqid(info->reqid) || info->id.proto != IPPROTO_ESP)
+	if (h->nlmsg_type != XFRM_MSG_NEWSA || !xnl_msg_copy(h, &i, sizeof(i)) || !ms_is_our_reqid(info->reqid) || info->id.proto != IPPROTO_ESP)
 		return 0;
 	if (!(sa = vec_push(ctx)))
 		return -1;

@@ -2,7 +2,10 @@
 #ifndef MESHSEC_XNL_INTERNAL_H
 #define MESHSEC_XNL_INTERNAL_H
 
+#include <linux/netlink.h>
 #include <netlink/socket.h>
+#include <stdbool.h>
+#include <string.h>
 #include <stdint.h>
 
 #include "meshsec/error.h"
@@ -32,6 +35,18 @@ struct xnl {
 	xnl_refused_fn refused;
 	void *refused_ctx;
 };
+
+/*
+ * Copies a message's fixed header out: messages after the first of a batch are only 4-byte
+ * aligned, and the XFRM structs hold 64-bit counters.  False if the message is too short.
+ */
+static inline bool xnl_msg_copy(const struct nlmsghdr *h, void *out, size_t len)
+{
+	if (h->nlmsg_len < NLMSG_LENGTH(len))
+		return false;
+	memcpy(out, NLMSG_DATA(h), len);
+	return true;
+}
 
 /* One receive into x->rbuf; returns the byte count or -errno (EINTR retried). */
 int xnl_recv(struct xnl *x, const char *what, struct ms_error *err);
