@@ -35,16 +35,21 @@ static const char *arg_key(const char *name)
 	return strcmp(name, "rekey") == 0 ? "peer" : strcmp(name, "log-level") == 0 ? "level" : NULL;
 }
 
-static int run(const struct ms_cmd *cmd, int argc, char **argv)
+/* reload, rekey, log-level and metrics differ only in their table; argv[0] says which. */
+static int run(int argc, char **argv)
 {
+	const struct ms_cmd *const all[] = { &cli_cmd_reload, &cli_cmd_rekey, &cli_cmd_log_level, &cli_cmd_metrics }, *cmd = all[0];
 	struct ms_args a;
 	struct ms_error err;
 	json_t *req, *resp;
 	const char *sock;
 	char hint[128], fix[320];
-	int rc = cli_begin(cmd, argc, argv, &a);
+	int rc;
 
-	if (rc >= 0)
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(argv[0], all[i]->name) == 0)
+			cmd = all[i];
+	if ((rc = cli_begin(cmd, argc, argv, &a)) >= 0)
 		return rc;
 	sock = ms_opt(&a, "socket") ? ms_opt(&a, "socket") : MS_DEFAULT_SOCKET;
 	req = json_pack("{s:s}", "request", cmd->name);
@@ -72,26 +77,6 @@ static int run(const struct ms_cmd *cmd, int argc, char **argv)
 	return 0;
 }
 
-static int reload_main(int argc, char **argv)
-{
-	return run(&cli_cmd_reload, argc, argv);
-}
-
-static int rekey_main(int argc, char **argv)
-{
-	return run(&cli_cmd_rekey, argc, argv);
-}
-
-static int log_level_main(int argc, char **argv)
-{
-	return run(&cli_cmd_log_level, argc, argv);
-}
-
-static int metrics_main(int argc, char **argv)
-{
-	return run(&cli_cmd_metrics, argc, argv);
-}
-
 static const struct ms_opt ctl_opts[] = { CLI_OPT_JSON, CLI_OPT_SOCKET, { NULL, 0, NULL, NULL } };
 
 #define CTL_EXIT "Exit status: 0 done, 1 the agent refused (the message says why), 2 usage or the agent cannot be reached."
@@ -99,18 +84,18 @@ static const struct ms_opt ctl_opts[] = { CLI_OPT_JSON, CLI_OPT_SOCKET, { NULL, 
 const struct ms_cmd cli_cmd_reload = {
 	.name = "reload", .summary = "make the agent re-read the inventory now (root)",
 	.help = "A reload that fails leaves the running mesh as it was; the message says what is wrong.\n" CTL_EXIT,
-	.opts = ctl_opts, .main = reload_main,
+	.opts = ctl_opts, .main = run,
 };
 const struct ms_cmd cli_cmd_rekey = {
 	.name = "rekey", .args = "[PEER]", .max_pos = 1, .summary = "fresh keys with PEER, or with every peer (root)",
-	.help = CTL_EXIT, .opts = ctl_opts, .main = rekey_main,
+	.help = CTL_EXIT, .opts = ctl_opts, .main = run,
 };
 const struct ms_cmd cli_cmd_log_level = {
 	.name = "log-level", .args = "[LEVEL]", .max_pos = 1,
 	.summary = "show the agent's log level, or set it: error, warn, info, debug (root to set)",
-	.help = CTL_EXIT, .opts = ctl_opts, .main = log_level_main,
+	.help = CTL_EXIT, .opts = ctl_opts, .main = run,
 };
 const struct ms_cmd cli_cmd_metrics = {
 	.name = "metrics", .summary = "the agent's metrics (Prometheus text format)",
-	.help = "With --json, the text comes as {\"text\": ...}.\n" CTL_EXIT, .opts = ctl_opts, .main = metrics_main,
+	.help = "With --json, the text comes as {\"text\": ...}.\n" CTL_EXIT, .opts = ctl_opts, .main = run,
 };

@@ -13,41 +13,27 @@
 #include "ctl_client.h"
 #include "show.h"
 
-static const char *s(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-
-	return v ? v : "-";
-}
-
-static long long n(json_t *o, const char *a, const char *b)
-{
-	json_t *v = json_object_get(o, a);
-
-	return (long long)json_integer_value(b ? json_object_get(v, b) : v);
-}
-
 static void print_peer(json_t *p)
 {
 	json_t *spi = json_object_get(p, "spi"), *in = json_object_get(spi, "in"), *out = json_object_get(spi, "out");
 	int f = json_integer_value(json_array_get(in, 0)) ? 0 : 1;
 	char a1[16], a2[16], b1[16], b2[16], spis[40], io[2][40], rtt[16] = "-";
-	long long errs = n(p, "errors", "bad_mac") + n(p, "errors", "replay") + n(p, "errors", "failed");
+	long long errs = show_num(p, "errors", "bad_mac") + show_num(p, "errors", "replay") + show_num(p, "errors", "failed");
 
 	if (json_is_number(json_object_get(p, "rtt_ms")))
 		snprintf(rtt, sizeof(rtt), "%.1fms", json_number_value(json_object_get(p, "rtt_ms")));
 	snprintf(spis, sizeof(spis), "%08llx/%08llx", (long long)json_integer_value(json_array_get(in, f)),
 		 (long long)json_integer_value(json_array_get(out, f)));
-	snprintf(io[0], sizeof(io[0]), "%s/%lld", show_bytes(n(p, "in", "bytes"), b1, sizeof(b1)), n(p, "in", "packets"));
-	snprintf(io[1], sizeof(io[1]), "%s/%lld", show_bytes(n(p, "out", "bytes"), b2, sizeof(b2)), n(p, "out", "packets"));
-	printf("%-16s %-15s %-10s %-7s %-9s %-7s %-14s %-14s %-17s %lld\n", s(p, "name"),
-	       json_string_value(json_array_get(json_object_get(p, "addresses"), 0)), s(p, "state"),
+	snprintf(io[0], sizeof(io[0]), "%s/%lld", show_bytes(show_num(p, "in", "bytes"), b1, sizeof(b1)), show_num(p, "in", "packets"));
+	snprintf(io[1], sizeof(io[1]), "%s/%lld", show_bytes(show_num(p, "out", "bytes"), b2, sizeof(b2)), show_num(p, "out", "packets"));
+	printf("%-16s %-15s %-10s %-7s %-9s %-7s %-14s %-14s %-17s %lld\n", show_str(p, "name"),
+	       json_string_value(json_array_get(json_object_get(p, "addresses"), 0)), show_str(p, "state"),
 	       show_age(json_object_get(p, "since_s"), a1, sizeof(a1)), show_age(json_object_get(p, "last_handshake_age_s"), a2, sizeof(a2)),
 	       rtt, io[0], io[1], spis, errs);
 	if (json_is_object(json_object_get(p, "reason")))
-		printf("  ^ %s (meshsec show %s)\n", s(json_object_get(p, "reason"), "message"), s(p, "name"));
+		printf("  ^ %s (meshsec show %s)\n", show_str(json_object_get(p, "reason"), "message"), show_str(p, "name"));
 	if (json_is_true(json_object_get(p, "drift")))
-		printf("  ^ runs another inventory (digest %s): ship the current one to %s\n", s(p, "inventory_digest"), s(p, "name"));
+		printf("  ^ runs another inventory (digest %s): ship the current one to %s\n", show_str(p, "inventory_digest"), show_str(p, "name"));
 }
 
 /* Policies another owner holds: the operator must know member traffic follows them, not us. */
@@ -58,8 +44,8 @@ static void print_conflicts(json_t *list)
 
 	json_array_foreach(list, i, c)
 		printf("CONFLICT %s%s%s: another owner's policy holds this selector (%s); meshsec leaves it alone (meshsec doctor)\n",
-		       s(c, "policy"), json_is_string(json_object_get(c, "peer")) ? " for " : "",
-		       json_is_string(json_object_get(c, "peer")) ? s(c, "peer") : "", s(c, "foreign"));
+		       show_str(c, "policy"), json_is_string(json_object_get(c, "peer")) ? " for " : "",
+		       json_is_string(json_object_get(c, "peer")) ? show_str(c, "peer") : "", show_str(c, "foreign"));
 	if (json_array_size(list))
 		putchar('\n');
 }
@@ -73,12 +59,12 @@ static void print_status(json_t *doc, int header)
 	if (header) {
 		json_t *mesh = json_object_get(doc, "mesh"), *inv = json_object_get(doc, "inventory");
 
-		printf("mesh %s (%s, port %lld)   self %s   inventory %.16s… (%lld nodes)   agent up %s\n", s(mesh, "name"),
-		       s(mesh, "cipher"), n(mesh, "port", NULL), s(json_object_get(doc, "self"), "name"), s(inv, "digest"),
-		       n(inv, "nodes", NULL), show_age(json_object_get(json_object_get(doc, "agent"), "uptime_s"), a, sizeof(a)));
-		printf("%s: %lld up, %lld connecting, %lld down%s\n\n", cli_count(cnt, sizeof(cnt), n(doc, "counts", "peers"), "peer", "peers"), n(doc, "counts", "up"),
-		       n(doc, "counts", "connecting"), n(doc, "counts", "down"),
-		       n(doc, "counts", "drift") ? "; some peers run another inventory (marked below)" : "");
+		printf("mesh %s (%s, port %lld)   self %s   inventory %.16s… (%lld nodes)   agent up %s\n", show_str(mesh, "name"),
+		       show_str(mesh, "cipher"), show_num(mesh, "port", NULL), show_str(json_object_get(doc, "self"), "name"), show_str(inv, "digest"),
+		       show_num(inv, "nodes", NULL), show_age(json_object_get(json_object_get(doc, "agent"), "uptime_s"), a, sizeof(a)));
+		printf("%s: %lld up, %lld connecting, %lld down%s\n\n", cli_count(cnt, sizeof(cnt), show_num(doc, "counts", "peers"), "peer", "peers"), show_num(doc, "counts", "up"),
+		       show_num(doc, "counts", "connecting"), show_num(doc, "counts", "down"),
+		       show_num(doc, "counts", "drift") ? "; some peers run another inventory (marked below)" : "");
 		print_conflicts(json_object_get(doc, "policy_conflicts"));
 	}
 	printf("%-16s %-15s %-10s %-7s %-9s %-7s %-14s %-14s %-17s %s\n", "PEER", "ADDRESS", "STATE", "SINCE", "HANDSHAKE",
@@ -103,7 +89,7 @@ static int all_up(json_t *doc)
 	size_t i;
 
 	json_array_foreach(json_object_get(doc, "peers"), i, p)
-		if (strcmp(s(p, "state"), "up") != 0)
+		if (strcmp(show_str(p, "state"), "up") != 0)
 			return 0;
 	return 1;
 }
@@ -142,8 +128,8 @@ static int raw_json(const struct ms_args *a, const char *sock, json_t *req)
 	if (strncmp(line, ok, sizeof(ok) - 1) != 0) {
 		json_t *resp = json_loadb(line, len, 0, NULL);
 
-		ms_error_set(&err, EPERM, "the agent says %s: %s", s(resp, "result"), s(resp, "message"));
-		rc = strcmp(s(resp, "result"), "not-found") == 0 ? CTL_NOT_FOUND : CTL_REFUSED;
+		ms_error_set(&err, EPERM, "the agent says %s: %s", show_str(resp, "result"), show_str(resp, "message"));
+		rc = strcmp(show_str(resp, "result"), "not-found") == 0 ? CTL_NOT_FOUND : CTL_REFUSED;
 		json_decref(resp);
 		free(line);
 		return failed(a, sock, rc, &err);
@@ -156,9 +142,12 @@ static int raw_json(const struct ms_args *a, const char *sock, json_t *req)
 	return up ? 0 : 1;
 }
 
-/* status, peers and show share everything but the request and the printing. */
-static int query(const struct ms_cmd *cmd, int argc, char **argv)
+/* status, peers and show share everything but the request and the printing; argv[0] says which. */
+static int query(int argc, char **argv)
 {
+	const struct ms_cmd *cmd = strcmp(argv[0], "show") == 0	  ? &cli_cmd_show
+				   : strcmp(argv[0], "peers") == 0 ? &cli_cmd_peers
+								   : &cli_cmd_status;
 	struct ms_args a;
 	struct ms_error err;
 	const char *sock;
@@ -184,37 +173,22 @@ static int query(const struct ms_cmd *cmd, int argc, char **argv)
 	return rc;
 }
 
-static int status_main(int argc, char **argv)
-{
-	return query(&cli_cmd_status, argc, argv);
-}
-
-static int peers_main(int argc, char **argv)
-{
-	return query(&cli_cmd_peers, argc, argv);
-}
-
-static int show_main(int argc, char **argv)
-{
-	return query(&cli_cmd_show, argc, argv);
-}
-
 static const struct ms_opt query_opts[] = { CLI_OPT_JSON, CLI_OPT_SOCKET, { NULL, 0, NULL, NULL } };
 
 const struct ms_cmd cli_cmd_status = {
 	.name = "status", .summary = "is every pair encrypted and alive? (exit 0 all up, 1 not, 2 no agent)",
 	.help = "The mesh as the agent sees it: counts, then every peer's state, handshake age, traffic, SPIs, errors.\n"
 		"Exit status: 0 every peer up, 1 any peer not up, 2 the agent cannot be reached.",
-	.opts = query_opts, .main = status_main,
+	.opts = query_opts, .main = query,
 };
 const struct ms_cmd cli_cmd_peers = {
 	.name = "peers", .summary = "every peer, one line each",
 	.help = "Exit status: 0 every peer up, 1 any peer not up, 2 the agent cannot be reached.",
-	.opts = query_opts, .main = peers_main,
+	.opts = query_opts, .main = query,
 };
 const struct ms_cmd cli_cmd_show = {
 	.name = "show", .args = "PEER", .min_pos = 1, .max_pos = 1,
 	.summary = "one peer in full: addresses, SPIs, counters, handshakes, errors and why it is not up",
 	.help = "Exit status: 0 the peer is up, 1 it is not (or there is no such peer), 2 the agent cannot be reached.",
-	.opts = query_opts, .main = show_main,
+	.opts = query_opts, .main = query,
 };

@@ -39,14 +39,14 @@ const char *show_bytes(long long b, char *buf, size_t len)
 	return buf;
 }
 
-static const char *str(json_t *o, const char *k)
+const char *show_str(json_t *o, const char *k)
 {
 	const char *v = json_string_value(json_object_get(o, k));
 
 	return v ? v : "-";
 }
 
-static long long num(json_t *o, const char *a, const char *b)
+long long show_num(json_t *o, const char *a, const char *b)
 {
 	json_t *v = json_object_get(o, a);
 
@@ -67,18 +67,18 @@ static void spis(json_t *spi, int family, const char *label)
 static void traffic(json_t *p, const char *dir)
 {
 	char b[16];
-	long long pk = num(p, dir, "packets");
+	long long pk = show_num(p, dir, "packets");
 
-	printf("%s %s / %lld packet%s", dir, show_bytes(num(p, dir, "bytes"), b, sizeof(b)), pk, pk == 1 ? "" : "s");
+	printf("%s %s / %lld packet%s", dir, show_bytes(show_num(p, dir, "bytes"), b, sizeof(b)), pk, pk == 1 ? "" : "s");
 }
 
 static void reason(json_t *r)
 {
 	if (!json_is_object(r))
 		return;
-	printf("  %-11s %s (%s)\n", "reason", str(r, "message"), str(r, "code"));
+	printf("  %-11s %s (%s)\n", "reason", show_str(r, "message"), show_str(r, "code"));
 	if (json_is_string(json_object_get(r, "fix")))
-		printf("  %-11s %s\n", "fix", str(r, "fix"));
+		printf("  %-11s %s\n", "fix", show_str(r, "fix"));
 }
 
 void show_peer(json_t *p)
@@ -86,9 +86,9 @@ void show_peer(json_t *p)
 	json_t *v;
 	size_t i;
 	char a1[16], a2[16];
-	long long hs = num(p, "handshakes", NULL);
+	long long hs = show_num(p, "handshakes", NULL);
 
-	printf("%s  %s for %s\n", str(p, "name"), str(p, "state"), show_age(json_object_get(p, "since_s"), a1, sizeof(a1)));
+	printf("%s  %s for %s\n", show_str(p, "name"), show_str(p, "state"), show_age(json_object_get(p, "since_s"), a1, sizeof(a1)));
 	reason(json_object_get(p, "reason"));
 	printf("  %-11s", "addresses");
 	json_array_foreach(json_object_get(p, "addresses"), i, v)
@@ -100,7 +100,7 @@ void show_peer(json_t *p)
 		printf("  %-11s %.1fms\n", "rtt", json_number_value(json_object_get(p, "rtt_ms")));
 	else
 		printf("  %-11s -\n", "rtt");
-	printf("  %-11s %s\n", "cipher", str(p, "cipher"));
+	printf("  %-11s %s\n", "cipher", show_str(p, "cipher"));
 	spis(json_object_get(p, "spi"), 0, "spi ipv4");
 	spis(json_object_get(p, "spi"), 1, "spi ipv6");
 	printf("  %-11s ", "traffic");
@@ -108,7 +108,7 @@ void show_peer(json_t *p)
 	printf("   ");
 	traffic(p, "out");
 	printf("\n  %-11s bad_mac %lld (failed authentication: another secret or mesh name), replay %lld, failed %lld\n", "errors",
-	       num(p, "errors", "bad_mac"), num(p, "errors", "replay"), num(p, "errors", "failed"));
-	printf("  %-11s %s%s\n", "inventory", json_is_string(json_object_get(p, "inventory_digest")) ? str(p, "inventory_digest") : "not heard yet",
+	       show_num(p, "errors", "bad_mac"), show_num(p, "errors", "replay"), show_num(p, "errors", "failed"));
+	printf("  %-11s %s%s\n", "inventory", json_is_string(json_object_get(p, "inventory_digest")) ? show_str(p, "inventory_digest") : "not heard yet",
 	       json_is_true(json_object_get(p, "drift")) ? " (differs from ours: ship the current inventory to it)" : "");
 }
