@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include <event2/event.h>
-#include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -18,6 +17,8 @@
 #include "meshsec/conf.h"
 #include "ctl_server.h"
 #include "meshsec/instance.h"
+#include "meshsec/listen.h"
+#include "meshsec/opts.h"
 #include "log.h"
 #include "mesh.h"
 #include "metrics_http.h"
@@ -48,17 +49,69 @@ static void harden_process(void)
 		log_warn("cannot disable core dumps");
 }
 
-static void usage(FILE *f)
+static const struct ms_opt agent_opts[] = {
+	{ "inventory", 'i', "PATH", "inventory JSON (default " MS_DEFAULT_INVENTORY ")" },
+	{ "secret", 's', "PATH", "mesh secret (default " MS_DEFAULT_SECRET ")" },
+	{ "node", 'n', "NAME", "this node's name (default: found by this host's addresses)" },
+	{ "no-address-check", 'A', NULL, "with --node: do not require its address on this host (NAT)" },
+	{ "socket", 'S', "PATH", "the control socket (default " MS_DEFAULT_SOCKET ")" },
+	{ "foreground", 'f', NULL, "log to stderr instead of syslog" },
+	{ "log-level", 'l', "LEVEL", "error, warn, info (default) or debug" },
+	{ "metrics-listen", 'm', "[ADDR:]PORT", "serve Prometheus /metrics there (default off; ADDR 127.0.0.1)" },
+	{ "metrics-token-file", 'T', "PATH", "the bearer token /metrics requires (needed with --metrics-listen)" },
+	{ "node-state", 'N', "PATH", "where to save this node's name for install-policies (default " MS_DEFAULT_NODE_STATE ")" },
+	{ "skip-esp-check", 'E', NULL, "benchmarks only: start on a kernel without ESP; no pair comes up" },
+	{ "version", 'V', NULL, "print the version and exit" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct ms_cmd agent_cmd = {
+	.name = "meshsecd", .summary = "the meshsec agent: keeps this node's IPsec SAs and policies with every peer",
+	.help = "Exit status: 0 stopped by a signal, 1 could not start, 2 usage.", .opts = agent_opts,
+};
+
+/* Options into a; refuses a bad --log-level or --metrics-listen before anything starts. */
+static int parse_args(int argc, char **argv, struct agent *a, int *foreground, int *level)
 {
-	fprintf(f, "usage: meshsecd [--inventory PATH] [--secret PATH] [--node NAME [--no-address-check]] [--socket PATH]\n"
-		   "                [--foreground] [--log-level error|warn|info|debug]\n"
-		   "                [--metrics-listen [ADDR:]PORT]   (Prometheus /metrics; default off, ADDR 127.0.0.1)\n"
-		   "                [--metrics-token-file PATH]      (the bearer token it requires)\n"
-		   "                [--node-state PATH]  (this node's name for meshsec install-policies at boot)\n"
-		   "                [--skip-esp-check]   (benchmarks only: start on a kernel without ESP; no pair comes up)\n"
-		   "--node NAME must own an address of this host unless --no-address-check (NAT)\n"
-		   "defaults: --inventory %s --secret %s --socket %s --node-state %s\n",
-		MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, MS_DEFAULT_SOCKET, MS_DEFAULT_NODE_STATE);
+	struct ms_args o;
+	struct ms_error err;
+	char addr[MS_LISTEN_ADDR_MAX];
+	unsigned port;
+
+	if (ms_opts_parse(&agent_cmd, argc, argv, &o, &err) < 0) {
+		fprintf(stderr, "meshsecd: %s\n", err.msg);
+		return 2;
+	}
+	if (o.help) {
+		ms_opts_help(stdout, "meshsecd", &agent_cmd);
+		return 0;
+	}
+	if (ms_opt_set(&o, "version")) {
+		printf("meshsecd %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (ms_opt(&o, "log-level") && (*level = log_level_parse(ms_opt(&o, "log-level"))) < 0) {
+		fprintf(stderr, "meshsecd: --log-level %s: use error, warn, info or debug\n", ms_opt(&o, "log-level"));
+		return 2;
+	}
+	if ((a->metrics_listen = ms_opt(&o, "metrics-listen")) && ms_listen_parse(a->metrics_listen, addr, &port, &err) < 0) {
+		fprintf(stderr, "meshsecd: %s\n", err.msg);
+		return 2;
+	}
+	if (a->metrics_listen && !(a->metrics_token = ms_opt(&o, "metrics-token-file"))) {
+		fprintf(stderr, "meshsecd: --metrics-listen needs --metrics-token-file PATH: metrics go only to scrapers with that bearer token\n");
+		return 2;
+	}
+	a->paths.inventory = ms_opt(&o, "inventory") ? ms_opt(&o, "inventory") : a->paths.inventory;
+	a->paths.secret = ms_opt(&o, "secret") ? ms_opt(&o, "secret") : a->paths.secret;
+	a->paths.node = ms_opt(&o, "node");
+	a->paths.node_anywhere = ms_opt_set(&o, "no-address-check");
+	a->socket = ms_opt(&o, "socket") ? ms_opt(&o, "socket") : a->socket;
+	a->opts.node_state = ms_opt(&o, "node-state") ? ms_opt(&o, "node-state") : a->opts.node_state;
+	a->opts.skip_esp_check = ms_opt_set(&o, "skip-esp-check");
+	a->metrics_token = ms_opt(&o, "metrics-token-file");
+	*foreground = ms_opt_set(&o, "foreground");
+	return -1;
 }
 
 /* Reload: the mesh builds the new model whole; on any error the running one stays. */
@@ -91,49 +144,17 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "inventory", required_argument, NULL, 'i' }, { "secret", required_argument, NULL, 's' },
-		{ "node", required_argument, NULL, 'n' },      { "socket", required_argument, NULL, 'S' },
-		{ "foreground", no_argument, NULL, 'f' },      { "log-level", required_argument, NULL, 'l' },
-		{ "metrics-listen", required_argument, NULL, 'm' }, { "skip-esp-check", no_argument, NULL, 'E' },
-		{ "metrics-token-file", required_argument, NULL, 'T' },
-		{ "node-state", required_argument, NULL, 'N' },     { "no-address-check", no_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
-	};
 	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false }, .socket = MS_DEFAULT_SOCKET,
 			   .opts = { .skip_esp_check = false, .node_state = MS_DEFAULT_NODE_STATE } };
 	struct conf conf;
 	struct event *sigs[4];
 	const int signums[4] = { SIGHUP, SIGINT, SIGTERM, SIGUSR1 };
-	int opt, foreground = 0, level = LOG_LVL_INFO, rc = 0, lock;
+	int foreground = 0, level = LOG_LVL_INFO, rc = 0, lock;
 	struct ms_error err;
 
-	while ((opt = getopt_long(argc, argv, "i:s:n:S:fl:m:T:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i': a.paths.inventory = optarg; break;
-		case 's': a.paths.secret = optarg; break;
-		case 'n': a.paths.node = optarg; break;
-		case 'A': a.paths.node_anywhere = true; break;
-		case 'S': a.socket = optarg; break;
-		case 'm': a.metrics_listen = optarg; break;
-		case 'E': a.opts.skip_esp_check = true; break;
-		case 'N': a.opts.node_state = optarg; break;
-		case 'T': a.metrics_token = optarg; break;
-		case 'f': foreground = 1; break;
-		case 'l':
-			if ((level = log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "meshsecd: --log-level %s: use error, warn, info or debug\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (a.metrics_listen && !a.metrics_token) {
-		fprintf(stderr, "meshsecd: --metrics-listen needs --metrics-token-file PATH: metrics go only to scrapers with that bearer token\n");
-		return 2;
-	}
+	if ((rc = parse_args(argc, argv, &a, &foreground, &level)) >= 0)
+		return rc;
+	rc = 0;
 	log_init(foreground, (enum log_level)level);
 	harden_process();
 	/* A control or metrics client that hangs up mid-reply must cost an EPIPE, not the agent. */

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "meshsec/http_head.h"
+#include "meshsec/listen.h"
 #include "metrics_http.h"
 #include "metrics_token.h"
 
@@ -145,43 +146,17 @@ static void on_accept(struct evconnlistener *lst, evutil_socket_t fd, struct soc
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-/* "9101" -> 127.0.0.1:9101; "ADDR:PORT"; "[V6]:PORT". */
-static int split(const char *listen, char *addr, size_t alen, unsigned *port)
-{
-	const char *colon = strrchr(listen, ':');
-	char *end;
-	unsigned long p;
-
-	snprintf(addr, alen, "127.0.0.1");
-	if (colon) {
-		size_t n = (size_t)(colon - listen);
-
-		if (listen[0] == '[' && n >= 2 && listen[n - 1] == ']')
-			listen++, n -= 2;
-		if (n == 0 || n >= alen)
-			return -1;
-		memcpy(addr, listen, n);
-		addr[n] = '\0';
-		listen = colon + 1;
-	}
-	p = strtoul(listen, &end, 10);
-	if (*end || p < 1 || p > 65535)
-		return -1;
-	*port = (unsigned)p;
-	return 0;
-}
-
 int metrics_http_open(struct event_base *base, const char *listen, const char *token_file, struct mesh *m,
 		      struct metrics_http **out, struct ms_error *err)
 {
 	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
 	struct metrics_http *h;
-	char addr[64], port_s[8];
+	char addr[MS_LISTEN_ADDR_MAX], port_s[8];
 	unsigned port;
 	int rc;
 
-	if (split(listen, addr, sizeof(addr), &port) < 0)
-		return ms_error_set(err, EINVAL, "--metrics-listen %s: use PORT (localhost), ADDR:PORT or [IPV6]:PORT", listen);
+	if ((rc = ms_listen_parse(listen, addr, &port, err)) < 0)
+		return rc;
 	if (!token_file)
 		return ms_error_set(err, EINVAL, "--metrics-listen %s: no --metrics-token-file", listen);
 	snprintf(port_s, sizeof(port_s), "%u", port);

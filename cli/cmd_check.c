@@ -5,30 +5,17 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "meshsec/inventory.h"
 #include "meshsec/plan.h"
 #include "meshsec/esp_probe.h"
 #include "cli.h"
 #include "meshsec/conf.h"
-
-static void usage(void)
-{
-	printf("usage: meshsec check [--inventory PATH] [--secret PATH] [--node NAME [--no-address-check]] [--json]\n"
-	       "  --inventory PATH  inventory JSON (default %s)\n"
-	       "  --secret PATH     mesh secret (default %s)\n"
-	       "  --node NAME       this node's name (default: found by this host's addresses);\n"
-	       "                    one of its inventory addresses must be on this host\n"
-	       "  --no-address-check  with --node: do not require that (NAT, an address added later)\n"
-	       "  --json            machine-readable output\n"
-	       "Exit status: 0 when the configuration is valid, 1 otherwise.\n",
-	       MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET);
-}
 
 static void addrs_text(const struct ms_node *n, char *buf, size_t len)
 {
@@ -59,7 +46,8 @@ static void print_text(const struct conf_paths *p, const struct conf *c, const s
 		printf("  %-20s %s\n", inv->nodes[i].name, addrs);
 	}
 	if (unreachable)
-		printf("warning    %zu peers share no address family with this node and cannot be protected\n", unreachable);
+		printf("warning    %zu %s no address family with this node and cannot be protected\n", unreachable,
+		       unreachable == 1 ? "peer shares" : "peers share");
 	printf("policies   %zu (ESP required, transport mode, priority %u, tag reqid %#x-%#x)\n", n_sps,
 	       MS_SP_PRIORITY, MS_REQID_MIN, MS_REQID_MAX);
 	for (size_t i = 0; i < n_sps; i++)
@@ -75,6 +63,21 @@ static const char *prefix(const struct ms_addr *a, unsigned len, char *buf, size
 
 	snprintf(buf, n, "%s/%u", ms_addr_format(a, t, sizeof(t)), len);
 	return buf;
+}
+
+/* What print_text says under "warning", for --json. */
+static json_t *warnings(const struct conf *c)
+{
+	json_t *w = json_array();
+	size_t unreachable = ms_plan_unreachable(c->inv, c->self);
+	char msg[160];
+
+	if (unreachable) {
+		snprintf(msg, sizeof(msg), "%zu %s no address family with this node and cannot be protected", unreachable,
+			 unreachable == 1 ? "peer shares" : "peers share");
+		json_array_append_new(w, json_string(msg));
+	}
+	return w;
 }
 
 static void print_json(const struct conf_paths *p, const struct conf *c, const struct ms_sp *sps, size_t n_sps)
@@ -103,6 +106,7 @@ static void print_json(const struct conf_paths *p, const struct conf *c, const s
 	json_object_set_new(root, "self", json_string(inv->nodes[c->self].name));
 	json_object_set_new(root, "peers", peers);
 	json_object_set_new(root, "policies", pols);
+	json_object_set_new(root, "warnings", warnings(c));
 	json_dumpf(root, stdout, JSON_INDENT(2));
 	putchar('\n');
 	json_decref(root);
@@ -122,56 +126,68 @@ static int kernel_check(const struct conf *c, struct ms_error *err)
 	return 0;
 }
 
-int cmd_check_main(int argc, char **argv)
+/* --names: the inventory's node names, one a line, for shell completion; needs no secret and no root. */
+static int names(const struct ms_args *a, const char *path)
 {
-	static const struct option opts[] = {
-		{ "inventory", required_argument, NULL, 'i' }, { "secret", required_argument, NULL, 's' },
-		{ "node", required_argument, NULL, 'n' },      { "json", no_argument, NULL, 'j' },
-		{ "no-address-check", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct ms_inventory *inv;
+	struct ms_error err;
+
+	if (ms_inventory_load(path, &inv, &err) < 0) {
+		cli_error(a, NULL, "%s", err.msg);
+		return 1;
+	}
+	if (cli_json(a)) {
+		json_t *list = json_array();
+
+		for (size_t i = 0; i < inv->n_nodes; i++)
+			json_array_append_new(list, json_string(inv->nodes[i].name));
+		cli_print_json(json_pack("{s:o}", "nodes", list));
+	} else {
+		for (size_t i = 0; i < inv->n_nodes; i++)
+			printf("%s\n", inv->nodes[i].name);
+	}
+	ms_inventory_free(inv);
+	return 0;
+}
+
+static int check_main(int argc, char **argv)
+{
 	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false };
+	struct ms_args a;
 	struct ms_error err;
 	struct conf c;
 	struct ms_sp *sps = NULL;
 	size_t n_sps = 0;
-	int opt, json = 0;
+	int rc = cli_begin(&cli_cmd_check, argc, argv, &a);
 
-	while ((opt = getopt_long(argc, argv, "i:s:n:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i': p.inventory = optarg; break;
-		case 's': p.secret = optarg; break;
-		case 'n': p.node = optarg; break;
-		case 'A': p.node_anywhere = true; break;
-		case 'j': json = 1; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "meshsec check: unexpected argument \"%s\"\n", argv[optind]);
-		return 2;
-	}
+	if (rc >= 0)
+		return rc;
+	if (ms_opt(&a, "inventory"))
+		p.inventory = ms_opt(&a, "inventory");
+	if (ms_opt(&a, "secret"))
+		p.secret = ms_opt(&a, "secret");
+	p.node = ms_opt(&a, "node");
+	p.node_anywhere = ms_opt_set(&a, "no-address-check");
+	if (ms_opt_set(&a, "names"))
+		return names(&a, p.inventory);
 	if (conf_load(&p, &c, &err) < 0 || ms_plan_policies(c.inv, c.self, &sps, &n_sps, &err) < 0) {
-		if (json) {
-			json_t *o = json_pack("{s:b,s:s}", "valid", 0, "error", err.msg);
-
-			json_dumpf(o, stdout, JSON_INDENT(2));
-			putchar('\n');
-			json_decref(o);
-		} else {
+		if (cli_json(&a))
+			cli_print_json(json_pack("{s:b,s:{s:s,s:n}}", "valid", 0, "error", "message", err.msg, "fix"));
+		else
 			fprintf(stderr, "meshsec check: %s\n", err.msg);
-		}
 		conf_free(&c);
 		return 1;
 	}
-	if (kernel_check(&c, &err) < 0) {
-		fprintf(stderr, "meshsec check: %s\n", err.msg);
+	if ((rc = kernel_check(&c, &err)) < 0) {
+		if (cli_json(&a))
+			cli_print_json(json_pack("{s:b,s:{s:s,s:n}}", "valid", 0, "error", "message", err.msg, "fix"));
+		else
+			fprintf(stderr, "meshsec check: %s\n", err.msg);
 		free(sps);
 		conf_free(&c);
 		return 1;
 	}
-	if (json)
+	if (cli_json(&a))
 		print_json(&p, &c, sps, n_sps);
 	else
 		print_text(&p, &c, sps, n_sps);
@@ -179,3 +195,17 @@ int cmd_check_main(int argc, char **argv)
 	conf_free(&c);
 	return 0;
 }
+
+static const struct ms_opt check_opts[] = {
+	CLI_OPT_INVENTORY, CLI_OPT_SECRET, CLI_OPT_NODE, CLI_OPT_NO_ADDRESS_CHECK, CLI_OPT_JSON,
+	{ "names", 0, NULL, "only list the inventory's node names, one a line (no secret, no root: for completion)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct ms_cmd cli_cmd_check = {
+	.name = "check", .summary = "validate the inventory and secret and show what this node would install",
+	.help = "A node named by --node must have one of its inventory addresses on this host, unless --no-address-check.\n"
+		"As root, also checks that this kernel can install ESP SAs with the mesh's cipher.  Touches no kernel state.\n"
+		"Exit status: 0 the configuration is valid, 1 it is not, 2 usage.",
+	.opts = check_opts, .main = check_main,
+};

@@ -10,17 +10,6 @@
 #include "cli.h"
 #include "ctl_client.h"
 
-struct ctl_cmd {
-	const char *name, *arg_name, *arg_key, *help;
-};
-
-static const struct ctl_cmd cmds[] = {
-	{ "reload", NULL, NULL, "re-read the inventory now (root)" },
-	{ "rekey", "PEER", "peer", "fresh keys with PEER, or with every peer (root)" },
-	{ "log-level", "LEVEL", "level", "show the agent's log level, or set it: error, warn, info, debug (root)" },
-	{ "metrics", NULL, NULL, "the agent's metrics, Prometheus text format" },
-};
-
 static void print_result(const char *name, json_t *resp)
 {
 	json_t *v;
@@ -40,47 +29,73 @@ static void print_result(const char *name, json_t *resp)
 	}
 }
 
-static int run(const struct ctl_cmd *c, int argc, char **argv)
+/* The positional argument goes in the request under this key. */
+static const char *arg_key(const char *name)
 {
-	const char *arg = NULL, *sock = cli_socket_path(argc, argv);
+	return strcmp(name, "rekey") == 0 ? "peer" : strcmp(name, "log-level") == 0 ? "level" : NULL;
+}
+
+/* reload, rekey, log-level and metrics differ only in their table; argv[0] says which. */
+static int run(int argc, char **argv)
+{
+	const struct ms_cmd *const all[] = { &cli_cmd_reload, &cli_cmd_rekey, &cli_cmd_log_level, &cli_cmd_metrics }, *cmd = all[0];
+	struct ms_args a;
 	struct ms_error err;
 	json_t *req, *resp;
+	const char *sock;
+	char hint[128], fix[320];
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
-			i++;
-		} else if (c->arg_name && !arg && argv[i][0] != '-') {
-			arg = argv[i];
-		} else {
-			fprintf(stderr, "usage: meshsec %s%s%s%s [--socket PATH]\n", c->name, c->arg_name ? " [" : "",
-				c->arg_name ? c->arg_name : "", c->arg_name ? "]" : "");
-			return 2;
-		}
-	}
-	req = json_pack("{s:s}", "request", c->name);
-	if (arg)
-		json_object_set_new(req, c->arg_key, json_string(arg));
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(argv[0], all[i]->name) == 0)
+			cmd = all[i];
+	if ((rc = cli_begin(cmd, argc, argv, &a)) >= 0)
+		return rc;
+	sock = ms_opt(&a, "socket") ? ms_opt(&a, "socket") : MS_DEFAULT_SOCKET;
+	req = json_pack("{s:s}", "request", cmd->name);
+	if (a.n_pos)
+		json_object_set_new(req, arg_key(cmd->name), json_string(a.pos[0]));
 	rc = ctl_call(sock, req, &resp, &err);
-	if (rc != 0) {
-		fprintf(stderr, "meshsec %s: %s\n", c->name, err.msg);
-		return rc == CTL_REFUSED ? 1 : 2;
+	if (rc == CTL_NOT_FOUND && a.n_pos && cli_suggest_peer(sock, a.pos[0], hint, sizeof(hint))) {
+		snprintf(fix, sizeof(fix), "did you mean \"%s\"? meshsec %s %s", hint, cmd->name, hint);
+		cli_error(&a, fix, "%s", err.msg);
+		return 1;
 	}
-	print_result(c->name, resp);
+	if (rc != 0) {
+		cli_error(&a, rc == CTL_UNREACHABLE ? "start the agent (systemctl start meshsecd), or point --socket at its socket" : NULL,
+			  "%s", err.msg);
+		return rc == CTL_UNREACHABLE || rc < 0 ? 2 : 1;
+	}
+	if (cli_json(&a)) {
+		json_object_del(resp, "version");
+		json_object_del(resp, "result");
+		cli_print_json(resp);
+		return 0;
+	}
+	print_result(cmd->name, resp);
 	json_decref(resp);
 	return 0;
 }
 
-int cmd_ctl_main(int argc, char **argv)
-{
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[0], cmds[i].name) == 0) {
-			if (cli_wants_help(argc, argv)) {
-				printf("usage: meshsec %s%s%s%s [--socket PATH]\n%s\n", cmds[i].name, cmds[i].arg_name ? " [" : "",
-				       cmds[i].arg_name ? cmds[i].arg_name : "", cmds[i].arg_name ? "]" : "", cmds[i].help);
-				return 0;
-			}
-			return run(&cmds[i], argc, argv);
-		}
-	return 2;
-}
+static const struct ms_opt ctl_opts[] = { CLI_OPT_JSON, CLI_OPT_SOCKET, { NULL, 0, NULL, NULL } };
+
+#define CTL_EXIT "Exit status: 0 done, 1 the agent refused (the message says why), 2 usage or the agent cannot be reached."
+
+const struct ms_cmd cli_cmd_reload = {
+	.name = "reload", .summary = "make the agent re-read the inventory now (root)",
+	.help = "A reload that fails leaves the running mesh as it was; the message says what is wrong.\n" CTL_EXIT,
+	.opts = ctl_opts, .main = run,
+};
+const struct ms_cmd cli_cmd_rekey = {
+	.name = "rekey", .args = "[PEER]", .max_pos = 1, .summary = "fresh keys with PEER, or with every peer (root)",
+	.help = CTL_EXIT, .opts = ctl_opts, .main = run,
+};
+const struct ms_cmd cli_cmd_log_level = {
+	.name = "log-level", .args = "[LEVEL]", .max_pos = 1,
+	.summary = "show the agent's log level, or set it: error, warn, info, debug (root to set)",
+	.help = CTL_EXIT, .opts = ctl_opts, .main = run,
+};
+const struct ms_cmd cli_cmd_metrics = {
+	.name = "metrics", .summary = "the agent's metrics (Prometheus text format)",
+	.help = "With --json, the text comes as {\"text\": ...}.\n" CTL_EXIT, .opts = ctl_opts, .main = run,
+};

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,40 +13,58 @@
 #include "ctl_client.h"
 #include "meshsec/xnl.h"
 
-int cmd_down_main(int argc, char **argv)
+static void done(const struct ms_args *a, const char *by, long long sps, long long sas)
 {
-	const char *sock = cli_socket_path(argc, argv);
+	if (cli_json(a))
+		cli_print_json(json_pack("{s:s,s:I,s:I}", "removed_by", by, "policies_removed", (json_int_t)sps, "sas_removed",
+					 (json_int_t)sas));
+	else if (by[0] == 'a')
+		printf("meshsecd removed %lld %s and %lld %s and stopped\n", sps, sps == 1 ? "policy" : "policies", sas,
+		       sas == 1 ? "SA" : "SAs");
+	else
+		printf("removed %lld %s and %lld %s tagged by meshsec\n", sps, sps == 1 ? "policy" : "policies", sas, sas == 1 ? "SA" : "SAs");
+}
+
+static int down_main(int argc, char **argv)
+{
 	size_t n_sps, n_sas;
+	struct ms_args a;
 	struct ms_error err;
+	const char *sock;
 	json_t *resp;
 	struct xnl *x = NULL;
-	int rc;
+	int rc = cli_begin(&cli_cmd_down, argc, argv, &a);
 
-	if (cli_wants_help(argc, argv) || argc > (sock == cli_default_socket() ? 1 : 3)) {
-		printf("usage: meshsec down [--socket PATH]\n"
-		       "Removes every SA and policy meshsec installed (reqid %#x-%#x), and only those.\n"
-		       "A running meshsecd is asked to do it and stop; traffic between members is then unprotected.\n",
-		       MS_REQID_NODE, MS_REQID_MAX);
-		return cli_wants_help(argc, argv) ? 0 : 2;
-	}
+	if (rc >= 0)
+		return rc;
+	sock = ms_opt(&a, "socket") ? ms_opt(&a, "socket") : MS_DEFAULT_SOCKET;
 	rc = ctl_call(sock, json_pack("{s:s}", "request", "down"), &resp, &err);
 	if (rc == 0) {
-		printf("meshsecd removed %lld policies and %lld SAs and stopped\n",
-		       (long long)json_integer_value(json_object_get(resp, "policies_removed")),
-		       (long long)json_integer_value(json_object_get(resp, "sas_removed")));
+		done(&a, "agent", (long long)json_integer_value(json_object_get(resp, "policies_removed")),
+		     (long long)json_integer_value(json_object_get(resp, "sas_removed")));
 		json_decref(resp);
 		return 0;
 	}
 	if (rc != CTL_UNREACHABLE) {
-		fprintf(stderr, "meshsec down: %s\n", err.msg);
+		cli_error(&a, NULL, "%s", err.msg);
 		return 1;
 	}
-	if (xnl_open(&x, &err) < 0 || xnl_remove_all_tagged(x, &n_sps, &n_sas, &err) < 0) {
-		fprintf(stderr, "meshsec down: %s\n", err.msg);
+	if ((rc = xnl_open(&x, &err)) < 0 || (rc = xnl_remove_all_tagged(x, &n_sps, &n_sas, &err)) < 0) {
+		cli_error(&a, rc == -EPERM || rc == -EACCES ? CLI_NEEDS_ROOT : NULL, "%s", err.msg);
 		xnl_close(x);
 		return 1;
 	}
-	printf("removed %zu policies and %zu SAs tagged by meshsec\n", n_sps, n_sas);
+	done(&a, "meshsec", (long long)n_sps, (long long)n_sas);
 	xnl_close(x);
 	return 0;
 }
+
+static const struct ms_opt down_opts[] = { CLI_OPT_JSON, CLI_OPT_SOCKET, { NULL, 0, NULL, NULL } };
+
+const struct ms_cmd cli_cmd_down = {
+	.name = "down", .summary = "remove every SA and policy meshsec installed, and stop the agent",
+	.help = "Removes every SA and policy meshsec installed (its reqid range), and only those.\n"
+		"A running meshsecd is asked to do it and stop; traffic between members is then unprotected.\n"
+		"Without an agent it needs root (CAP_NET_ADMIN).  Exit status: 0 done, 1 failed, 2 usage.",
+	.opts = down_opts, .main = down_main,
+};

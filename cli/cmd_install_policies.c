@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,16 +65,6 @@ static int find_self(struct conf_paths *p, const char *state, struct ms_inventor
 	return rc;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: meshsec install-policies [--inventory PATH] [--node NAME [--no-address-check]] [--node-state PATH]\n"
-		   "Installs this node's mesh policies (only those missing; nothing is replaced or deleted), so that\n"
-		   "traffic between members is ESP or dropped from boot on. Needs no secret and no running agent;\n"
-		   "run by meshsec-policies.service before network-pre.target. The node is found by this host's\n"
-		   "addresses, else by " MS_DEFAULT_NODE_STATE " (written by meshsecd), else --node. A node named by\n"
-		   "--node must have an address on this host: before the network is up, add --no-address-check.\n");
-}
-
 static int install(struct xnl *x, struct ms_sp *want, size_t n_want, struct ms_sp *have, size_t n_have, size_t *added)
 {
 	size_t j = 0;
@@ -97,7 +86,7 @@ static int install(struct xnl *x, struct ms_sp *want, size_t n_want, struct ms_s
 	return 0;
 }
 
-static void report_held(struct xnl *x, const struct refusals *f)
+static void report_held(struct xnl *x, const struct refusals *f, json_t *warnings)
 {
 	for (size_t i = 0; i < f->n_held && i < 16; i++) {
 		char sel[MS_SP_STRLEN], what[XNL_POLICY_STRLEN];
@@ -108,18 +97,17 @@ static void report_held(struct xnl *x, const struct refusals *f)
 			snprintf(what, sizeof(what), "unknown");
 		else
 			xnl_policy_format(&pol, what, sizeof(what));
-		fprintf(stderr, "meshsec install-policies: warning: policy %s: another owner's policy holds this selector (%s); left alone\n",
-			ms_sp_format(&f->held[i], sel, sizeof(sel)), what);
+		if (warnings)
+			json_array_append_new(warnings, json_sprintf("policy %s: another owner's policy holds this selector (%s); left alone",
+								     ms_sp_format(&f->held[i], sel, sizeof(sel)), what));
+		else
+			fprintf(stderr, "meshsec install-policies: warning: policy %s: another owner's policy holds this selector (%s); left alone\n",
+				ms_sp_format(&f->held[i], sel, sizeof(sel)), what);
 	}
 }
 
-int cmd_install_policies_main(int argc, char **argv)
+static int install_policies_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "inventory", required_argument, NULL, 'i' }, { "node", required_argument, NULL, 'n' },
-		{ "node-state", required_argument, NULL, 'N' },	{ "no-address-check", no_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
-	};
 	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false };
 	struct ms_inventory *inv = NULL;
 	struct ms_sp *want = NULL, *have = NULL;
@@ -128,31 +116,31 @@ int cmd_install_policies_main(int argc, char **argv)
 	struct ms_error err;
 	struct xnl *x = NULL;
 	const char *state = MS_DEFAULT_NODE_STATE;
-	char how[128];
-	int opt, lock, rc;
+	char how[128], c1[32], c2[32];
+	struct ms_args a;
+	json_t *warnings;
+	int lock, rc = cli_begin(&cli_cmd_install_policies, argc, argv, &a);
 
-	while ((opt = getopt_long(argc, argv, "i:n:N:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i': p.inventory = optarg; break;
-		case 'n': p.node = optarg; break;
-		case 'N': state = optarg; break;
-		case 'A': p.node_anywhere = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (rc >= 0)
+		return rc;
+	if (ms_opt(&a, "inventory"))
+		p.inventory = ms_opt(&a, "inventory");
+	if (ms_opt(&a, "node-state"))
+		state = ms_opt(&a, "node-state");
+	p.node = ms_opt(&a, "node");
+	p.node_anywhere = ms_opt_set(&a, "no-address-check");
 	if ((lock = instance_lock("meshsec install-policies", &err)) < 0) {
 		if (lock != -EADDRINUSE) {
-			fprintf(stderr, "%s\n", err.msg);
+			cli_error(&a, NULL, "%s", err.msg);
 			return 1;
 		}
-		printf("meshsec install-policies: an agent runs in this namespace and keeps the policies; nothing to do\n");
+		if (cli_json(&a))
+			cli_print_json(json_pack("{s:b}", "agent_running", 1));
+		else
+			printf("meshsec install-policies: an agent runs in this namespace and keeps the policies; nothing to do\n");
 		return 0;
 	}
+	warnings = cli_json(&a) ? json_array() : NULL;
 	rc = find_self(&p, state, &inv, &self, how, sizeof(how), &err);
 	if (rc == 0)
 		rc = ms_plan_policies(inv, self, &want, &n_want, &err);
@@ -161,23 +149,51 @@ int cmd_install_policies_main(int argc, char **argv)
 		struct ms_error why;
 
 		xnl_on_refusal(x, on_refused, &f);
-		if (spd_hash_ensure(x, &rehashed, &why) < 0)
-			fprintf(stderr, "meshsec install-policies: warning: %s; policies stay correct, with a slower lookup\n", why.msg);
+		if (spd_hash_ensure(x, &rehashed, &why) < 0) {
+			if (warnings)
+				json_array_append_new(warnings, json_sprintf("%s; policies stay correct, with a slower lookup", why.msg));
+			else
+				fprintf(stderr, "meshsec install-policies: warning: %s; policies stay correct, with a slower lookup\n", why.msg);
+		}
 		if ((rc = xnl_dump_sp(x, &have, &n_have, &err)) == 0 && (rc = install(x, want, n_want, have, n_have, &added)) == 0)
 			rc = xnl_commit(x, &err) < 0 ? -EIO : 0;
-		report_held(x, &f);
+		report_held(x, &f, warnings);
 	}
 	if (rc < 0)
-		fprintf(stderr, "meshsec install-policies: %s\n", err.msg);
+		cli_error(&a, rc == -EPERM || rc == -EACCES ? CLI_NEEDS_ROOT : NULL, "%s", err.msg);
 	else if (f.n_other)
-		fprintf(stderr, "meshsec install-policies: %zu policies refused by the kernel; first: %s\n", f.n_other, err.msg);
+		cli_error(&a, NULL, "%zu %s refused by the kernel; first: %s", f.n_other, f.n_other == 1 ? "policy" : "policies", err.msg);
+	else if (warnings)
+		cli_print_json(json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:O}", "node", inv->nodes[self].name, "found_by", how,
+					 "policies", (json_int_t)(n_want - f.n_held), "peers", (json_int_t)(inv->n_nodes - 1),
+					 "added", (json_int_t)(added - f.n_held), "held_by_another_owner", (json_int_t)f.n_held,
+					 "warnings", warnings));
 	else
-		printf("meshsec install-policies: node %s (%s): %zu policies for %zu peers in place (%zu added, %zu held by another owner)\n",
-		       inv->nodes[self].name, how, n_want - f.n_held, inv->n_nodes - 1, added - f.n_held, f.n_held);
+		printf("meshsec install-policies: node %s (%s): %s for %s in place (%zu added, %zu held by another owner)\n",
+		       inv->nodes[self].name, how, cli_count(c1, sizeof(c1), (long long)(n_want - f.n_held), "policy", "policies"),
+		       cli_count(c2, sizeof(c2), (long long)(inv->n_nodes - 1), "peer", "peers"), added - f.n_held, f.n_held);
 	xnl_close(x);
 	free(want);
 	free(have);
 	ms_inventory_free(inv);
 	close(lock);
+	json_decref(warnings);
 	return rc < 0 || f.n_other ? 1 : 0;
 }
+
+static const struct ms_opt install_opts[] = {
+	CLI_OPT_INVENTORY, CLI_OPT_NODE, CLI_OPT_NO_ADDRESS_CHECK,
+	{ "node-state", 'N', "PATH", "the node name meshsecd saved (default " MS_DEFAULT_NODE_STATE ")" },
+	CLI_OPT_JSON, { NULL, 0, NULL, NULL },
+};
+
+const struct ms_cmd cli_cmd_install_policies = {
+	.name = "install-policies", .summary = "install this node's policies without keys or agent (boot, before the network)",
+	.help = "Installs this node's mesh policies (only those missing; nothing is replaced or deleted), so that\n"
+		"traffic between members is ESP or dropped from boot on. Needs no secret and no running agent;\n"
+		"run by meshsec-policies.service before network-pre.target. The node is found by this host's\n"
+		"addresses, else by --node-state (written by meshsecd), else --node. A node named by --node must\n"
+		"have an address on this host: before the network is up, add --no-address-check.\n"
+		"Needs root (CAP_NET_ADMIN).  Exit status: 0 in place, 1 failed, 2 usage.",
+	.opts = install_opts, .main = install_policies_main,
+};

@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -14,14 +13,6 @@
 
 #include "meshsec/secret.h"
 #include "cli.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: meshsec keygen --out /etc/meshsec/mesh.key\n"
-		   "       meshsec keygen              (prints the key on standard output)\n"
-		   "Makes 32 random bytes, one base64 line.  --out creates the file mode 0600 and never\n"
-		   "overwrites one.  Copy the same file to every node of the mesh.\n");
-}
 
 static void warn_if_exposed(void)
 {
@@ -34,56 +25,63 @@ static void warn_if_exposed(void)
 			(unsigned)(st.st_mode & 07777));
 }
 
-static int to_stdout(void)
+static int to_stdout(const struct ms_args *a)
 {
 	char line[MS_SECRET_B64_LEN + 1];
 
 	if (ms_secret_generate(line) < 0) {
-		fprintf(stderr, "meshsec keygen: cannot allocate secure memory\n");
+		cli_error(a, NULL, "cannot allocate secure memory");
 		return 1;
 	}
 	warn_if_exposed();
-	printf("%s\n", line);
+	if (cli_json(a))
+		printf("{\"key\": \"%s\"}\n", line);	/* not through jansson: no copy of the key in its heap */
+	else
+		printf("%s\n", line);
 	sodium_memzero(line, sizeof(line));
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static int to_file(const char *path)
+static int to_file(const struct ms_args *a, const char *path)
 {
 	struct ms_error err;
 	struct ms_secret *s;
 
 	if (ms_secret_create(path, &err) < 0) {
-		fprintf(stderr, "meshsec keygen: %s\n", err.msg);
+		cli_error(a, NULL, "%s", err.msg);
 		return 1;
 	}
 	if (ms_secret_load(path, &s, &err) < 0) {
-		fprintf(stderr, "meshsec keygen: wrote %s, but meshsec will refuse to load it: %s\n", path, err.msg);
+		cli_error(a, NULL, "wrote %s, but meshsec will refuse to load it: %s", path, err.msg);
 		return 1;
 	}
 	ms_secret_free(s);
+	if (cli_json(a)) {
+		cli_print_json(json_pack("{s:s,s:s}", "wrote", path, "mode", "0600"));
+		return 0;
+	}
 	printf("meshsec keygen: wrote a new mesh secret to %s (mode 0600); copy this same file to every node of the mesh\n", path);
 	return 0;
 }
 
-int cmd_keygen_main(int argc, char **argv)
+static int keygen_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
-	const char *out = NULL;
-	int opt;
+	struct ms_args a;
+	int rc = cli_begin(&cli_cmd_keygen, argc, argv, &a);
 
-	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'o': out = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "meshsec keygen: unexpected argument \"%s\" (write the key to a file with --out PATH)\n", argv[optind]);
-		return 2;
-	}
-	return out ? to_file(out) : to_stdout();
+	if (rc >= 0)
+		return rc;
+	return ms_opt(&a, "out") ? to_file(&a, ms_opt(&a, "out")) : to_stdout(&a);
 }
+
+static const struct ms_opt keygen_opts[] = {
+	{ "out", 'o', "PATH", "create PATH (mode 0600, never over an existing file) instead of printing the key" },
+	CLI_OPT_JSON, { NULL, 0, NULL, NULL },
+};
+
+const struct ms_cmd cli_cmd_keygen = {
+	.name = "keygen", .summary = "make a new mesh secret (32 random bytes, base64): keygen --out FILE",
+	.help = "Without --out, prints one base64 line on standard output (and warns when others could see it).\n"
+		"Copy the same file to every node of the mesh.  Exit status: 0 done, 1 failed, 2 usage.",
+	.opts = keygen_opts, .main = keygen_main,
+};

@@ -22,14 +22,6 @@ const char *cli_default_socket(void)
 	return MS_DEFAULT_SOCKET;
 }
 
-const char *cli_socket_path(int argc, char **argv)
-{
-	for (int i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--socket") == 0)
-			return argv[i + 1];
-	return cli_default_socket();
-}
-
 static int unreachable(const char *path, int e, struct ms_error *err)
 {
 	const char *why;
@@ -158,10 +150,11 @@ int ctl_call(const char *path, json_t *req, json_t **resp, struct ms_error *err)
 		return ms_error_set(err, EPROTO, "the agent's answer is not JSON: %s", jerr.text);
 	}
 	if (strcmp(str(*resp, "result", ""), "ok") != 0) {
+		rc = strcmp(str(*resp, "result", ""), "not-found") == 0 ? CTL_NOT_FOUND : CTL_REFUSED;
 		ms_error_set(err, EPERM, "the agent says %s: %s", str(*resp, "result", "?"), str(*resp, "message", "(no message)"));
 		json_decref(*resp);
 		*resp = NULL;
-		return CTL_REFUSED;
+		return rc;
 	}
 	return 0;
 }

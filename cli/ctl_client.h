@@ -8,14 +8,13 @@
 
 #define CTL_UNREACHABLE 1	/* no agent answers on the socket; err says why and what to do */
 #define CTL_REFUSED 2		/* the agent answered with an error result; err has its message */
+#define CTL_NOT_FOUND 3		/* the agent has nothing of that name (result "not-found") */
 
-/* The --socket PATH among argv, else the default. */
-const char *cli_socket_path(int argc, char **argv);
 const char *cli_default_socket(void);
 
 /*
  * Sends req (taken; "version" is added) and reads the response into *resp (caller frees).
- * Returns 0, CTL_UNREACHABLE, CTL_REFUSED, or -errno.
+ * Returns 0, CTL_UNREACHABLE, CTL_REFUSED, CTL_NOT_FOUND, or -errno.
  */
 int ctl_call(const char *path, json_t *req, json_t **resp, struct ms_error *err);
 /* The same, without parsing: *line is the answer's text (malloc'd, NUL-terminated, no newline). */

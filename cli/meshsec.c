@@ -1,7 +1,7 @@
 /*
- * meshsec: the operator's command.  This file only dispatches; each subcommand lives in its
- * own cmd_*.c.  Exit codes: 0 success, 1 the answer is "no" (invalid, unhealthy), 2 usage or
- * the agent cannot be reached.
+ * meshsec: the operator's command.  This file only dispatches; each subcommand declares its
+ * options and help in its own cmd_*.c (struct ms_cmd).  Exit codes: 0 success, 1 the answer is
+ * "no" (invalid, unhealthy), 2 usage or the agent cannot be reached.
  */
 #include "config.h"
 
@@ -11,59 +11,92 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "meshsec/suggest.h"
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
-} commands[] = {
-	{ "status", cmd_status_main, "is every pair encrypted and alive? (exit 0 all up, 1 not, 2 no agent)" },
-	{ "peers", cmd_peers_main, "every peer, one line each" },
-	{ "show", cmd_show_main, "one peer" },
-	{ "doctor", cmd_doctor_main, "find what breaks the mesh here, and how to fix it" },
-	{ "check", cmd_check_main, "validate the inventory and secret and show what this node would install" },
-	{ "reload", cmd_ctl_main, "make the agent re-read the inventory now" },
-	{ "rekey", cmd_ctl_main, "fresh keys with one peer or all" },
-	{ "log-level", cmd_ctl_main, "show or set the agent's log level" },
-	{ "metrics", cmd_ctl_main, "the agent's metrics (Prometheus text)" },
-	{ "keygen", cmd_keygen_main, "make a new mesh secret (32 random bytes, base64): keygen --out FILE" },
-	{ "install-policies", cmd_install_policies_main, "install this node's policies without keys or agent (boot, before the network)" },
-	{ "down", cmd_down_main, "remove every SA and policy meshsec installed, and stop the agent" },
+static const struct ms_cmd *const commands[] = {
+	&cli_cmd_status, &cli_cmd_peers, &cli_cmd_show, &cli_cmd_doctor, &cli_cmd_check, &cli_cmd_reload, &cli_cmd_rekey,
+	&cli_cmd_log_level, &cli_cmd_metrics, &cli_cmd_keygen, &cli_cmd_install_policies, &cli_cmd_down,
 };
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: meshsec COMMAND [OPTIONS]   (meshsec COMMAND --help for its options)\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "usage: meshsec COMMAND [OPTIONS]   (meshsec help COMMAND, or meshsec COMMAND --help, for its options)\n"
+		   "       meshsec --version\n\ncommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-17s %s\n", commands[i]->name, commands[i]->summary);
 }
 
-int cli_wants_help(int argc, char **argv)
+static const struct ms_cmd *find(const char *name)
 {
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			return 1;
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(name, commands[i]->name) == 0)
+			return commands[i];
+	return NULL;
+}
+
+static int unknown(const char *name)
+{
+	const char *names[N_COMMANDS + 1] = { NULL };
+	const char *hint;
+
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		names[i] = commands[i]->name;
+	hint = ms_suggest(name, names);
+	if (hint)
+		fprintf(stderr, "meshsec: unknown command \"%s\"; did you mean \"%s\"?\n", name, hint);
+	else
+		fprintf(stderr, "meshsec: unknown command \"%s\" (meshsec help lists the commands)\n", name);
+	return 2;
+}
+
+/* meshsec help [COMMAND]: the same text as COMMAND --help. */
+static int help(int argc, char **argv)
+{
+	const struct ms_cmd *c;
+
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 2) {
+		fprintf(stderr, "meshsec help: unexpected argument \"%s\"; usage: meshsec help [COMMAND]\n", argv[2]);
+		return 2;
+	}
+	if (!(c = find(argv[1])))
+		return unknown(argv[1]);
+	if (!c->opts) {
+		char *av[] = { argv[1], "--help", NULL };
+
+		return c->main(2, av);
+	}
+	ms_opts_help(stdout, "meshsec", c);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	const struct ms_cmd *c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
+		return help(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("meshsec %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if (argv[1][0] == '-') {
+		fprintf(stderr, "meshsec: \"%s\" before the command; usage: meshsec COMMAND [OPTIONS] (meshsec help lists the commands)\n", argv[1]);
+		return 2;
+	}
+	if (!(c = find(argv[1])))
+		return unknown(argv[1]);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "meshsec: libsodium failed to initialise (no entropy source?)\n");
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "meshsec: unknown command \"%s\"\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return c->main(argc - 1, argv + 1);
 }

@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "meshsec/self.h"
+#include "meshsec/suggest.h"
 
 /* Host addresses named in full in a message; beyond that, a count. */
 #define SHOW_MAX 4
@@ -95,6 +97,23 @@ static int check_local(const struct ms_inventory *inv, size_t idx, const struct 
 			    n->name, mine, host, owner, n->name, n->name);
 }
 
+/* A typo in --node gets the closest name, as a typo in a command or an inventory key does. */
+static int no_such_node(const struct ms_inventory *inv, const char *name, struct ms_error *err)
+{
+	const char **names = calloc(inv->n_nodes + 1, sizeof(*names)), *hint = NULL;
+
+	for (size_t i = 0; names && i < inv->n_nodes; i++)
+		names[i] = inv->nodes[i].name;
+	if (names)
+		hint = ms_suggest(name, names);
+	if (hint)
+		ms_error_set(err, ENOENT, "--node %s: no node of that name in the inventory; did you mean --node %s?", name, hint);
+	else
+		ms_error_set(err, ENOENT, "--node %s: no node of that name in the inventory; check the spelling or add the node", name);
+	free(names);
+	return -ENOENT;
+}
+
 int ms_self_find(const struct ms_inventory *inv, const char *name, bool anywhere,
 		 const struct ms_addr *local, size_t n_local, size_t *idx, struct ms_error *err)
 {
@@ -104,7 +123,7 @@ int ms_self_find(const struct ms_inventory *inv, const char *name, bool anywhere
 		int i = ms_inventory_find(inv, name);
 
 		if (i < 0)
-			return ms_error_set(err, ENOENT, "--node %s: no node of that name in the inventory; check the spelling or add the node", name);
+			return no_such_node(inv, name, err);
 		if (!anywhere) {
 			int rc = check_local(inv, (size_t)i, local, n_local, err);
 

@@ -8,10 +8,12 @@ BUILD="build-essential autoconf automake pkg-config libsodium-dev libevent-dev l
 KERNEL="user-mode-linux kmod iproute2 tcpdump iputils-ping procps psmisc util-linux socat nftables iptables valgrind"
 # The control socket's JSON checked against its documented schema.
 SCHEMA="python3-jsonschema"
+# Man page lint (groff -man -ww -z).
+LINT="groff-base"
 # libFuzzer harnesses.
 FUZZ="clang libclang-rt-14-dev"
 missing=""
-for p in $BUILD $KERNEL $SCHEMA $FUZZ; do
+for p in $BUILD $KERNEL $SCHEMA $LINT $FUZZ; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

@@ -61,7 +61,7 @@ kf=$(sed -n 's/^kernel scenarios: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "
 tally "$kp" "$kf"
 
 log "host tests (the CLI against this host's kernel, in scratch namespaces)"
-for t in doctor-firewall secret-file kernel-support node-local doctor-source doctor-honest; do
+for t in doctor-firewall secret-file kernel-support node-local doctor-source doctor-honest cli; do
 	tests/host/$t.sh "$k" | tee "$b/host-$t.log"
 	hp=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$b/host-$t.log")
 	hf=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$b/host-$t.log")
@@ -89,6 +89,15 @@ if ( cd "$k" && make install DESTDIR="$inst" >install.log 2>&1 ); then
 	done
 	for want in "Type=notify" "After=network-online.target meshsec-policies.service"; do
 		grep -q "^$want" "$unit" || { echo "meshsecd.service lacks $want"; ok=0; }
+	done
+	# Man pages installed and lint-clean; completion where bash-completion looks, for both programs.
+	for m in man8/meshsec.8 man8/meshsecd.8 man5/meshsec-inventory.5; do
+		page=$(find "$inst" -path "*/man/$m")
+		[ -n "$page" ] || { echo "make install put no $m"; ok=0; continue; }
+		lint=$(groff -man -ww -z "$page" 2>&1) && [ -z "$lint" ] || { echo "$m: $lint"; ok=0; }
+	done
+	for c in meshsec meshsecd; do
+		[ -e "$(find "$inst" -path "*/bash-completion/completions/$c" | head -n 1)" ] || { echo "make install put no bash completion for $c"; ok=0; }
 	done
 	if command -v systemd-analyze >/dev/null; then
 		systemd-analyze security --offline=true "$unit" 2>/dev/null | tail -n 1

@@ -29,7 +29,12 @@ for p in b['peers']:
 done
 status 1 >"$RESULTS/status-screen.txt"
 check "the status screen lists every peer" sh -c "[ \$(grep -c '^n[2-5] .* up ' $RESULTS/status-screen.txt) -eq 4 ]"
-check "meshsec show n3" sh -c "in_node() { ip netns exec n\$1 \"\${@:2}\"; }; ip netns exec n1 $MESHSEC show n3 --socket $(sock 1) | grep -q '^n3 '"
+in_node 1 "$MESHSEC" show n3 --socket "$(sock 1)" >"$RESULTS/show-n3.txt"
+check "meshsec show n3: state, addresses, SPIs, handshakes, errors" sh -c "grep -q '^n3  up for ' $RESULTS/show-n3.txt &&
+	grep -q '^  addresses   10.77.0.3' $RESULTS/show-n3.txt && grep -Eq '^  spi ipv4    in [0-9a-f]{8}  out [0-9a-f]{8}$' $RESULTS/show-n3.txt &&
+	grep -Eq '^  handshake   .* ago; [1-9][0-9]* handshakes?' $RESULTS/show-n3.txt && grep -q '^  errors      bad_mac 0' $RESULTS/show-n3.txt"
+in_node 1 "$MESHSEC" show n33 --socket "$(sock 1)" >/dev/null 2>"$RESULTS/show-typo.txt"
+check "meshsec show n33: did you mean n3" grep -q 'did you mean "n3"' "$RESULTS/show-typo.txt"
 
 # Permissions: the group may read, only root may change, others may not connect.
 member="setpriv --reuid 4242 --regid 4242 --groups 4300"
