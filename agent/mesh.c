@@ -38,7 +38,7 @@ static void on_refused(void *ctx, const struct xnl_request *r, int error)
 	struct mesh *m = ctx;
 
 	if (r->op == XNL_SA_ADD) {
-		core_sa_refused(m->core, &r->dst, r->spi, r->larval);
+		core_sa_refused(m->core, &r->dst, r->spi, r->larval, error, xnl_refusal_text(m->xnl));
 	} else if (r->op == XNL_SP_ADD && error == EEXIST) {
 		mesh_policy_conflict(m, &r->sp);
 		m->batch_conflicts++;

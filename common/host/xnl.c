@@ -55,7 +55,13 @@ struct xnl {
 	uint8_t *rbuf;
 	xnl_refused_fn refused;
 	void *refused_ctx;
+	const char *refusal_ext;	/* the refusal being reported's extended ack, "" outside */
 };
+
+const char *xnl_refusal_text(const struct xnl *x)
+{
+	return x->refusal_ext ? x->refusal_ext : "";
+}
 
 void xnl_on_refusal(struct xnl *x, xnl_refused_fn fn, void *ctx)
 {
@@ -422,8 +428,10 @@ static int read_acks(struct xnl *x, size_t from, size_t to, int *failed, struct 
 			e = NLMSG_DATA(h);
 			if (e->error == 0 || (is_delete(r) && (e->error == -ENOENT || e->error == -ESRCH)))
 				continue;
+			x->refusal_ext = extack_text(h);
 			if (x->refused)
 				x->refused(x->refused_ctx, &r->what, -e->error);
+			x->refusal_ext = "";
 			if ((*failed)++ == 0) {
 				const char *ext = extack_text(h);
 
