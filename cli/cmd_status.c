@@ -89,6 +89,25 @@ static void print_conflicts(json_t *list)
 		putchar('\n');
 }
 
+/* Why a peer is not up, under its line; with what to do about it when fix is set (show). */
+static void print_reason(json_t *p, int fix)
+{
+	json_t *r = json_object_get(p, "reason");
+
+	if (!json_is_object(r))
+		return;
+	printf("  ^ %s: %s\n", s(r, "code"), s(r, "message"));
+	if (fix)
+		printf("    fix: %s\n", s(r, "fix"));
+}
+
+/* So an operator compares nodes: the secret's fingerprint and the whole inventory digest. */
+static void print_fingerprints(json_t *doc)
+{
+	printf("secret fingerprint %s   inventory digest %s\n", s(json_object_get(doc, "mesh"), "secret_fingerprint"),
+	       s(json_object_get(doc, "inventory"), "digest"));
+}
+
 static void print_status(json_t *doc, int header)
 {
 	json_t *peers = json_object_get(doc, "peers"), *p;
@@ -101,6 +120,7 @@ static void print_status(json_t *doc, int header)
 		printf("mesh %s (%s, port %lld)   self %s   inventory %.16s… (%lld nodes)   agent up %s\n", s(mesh, "name"),
 		       s(mesh, "cipher"), n(mesh, "port", NULL), s(json_object_get(doc, "self"), "name"), s(inv, "digest"),
 		       n(inv, "nodes", NULL), age(json_object_get(json_object_get(doc, "agent"), "uptime_s"), a, sizeof(a)));
+		print_fingerprints(doc);
 		printf("peers %lld: %lld up, %lld connecting, %lld down%s\n\n", n(doc, "counts", "peers"), n(doc, "counts", "up"),
 		       n(doc, "counts", "connecting"), n(doc, "counts", "down"),
 		       n(doc, "counts", "drift") ? "; some peers run another inventory (marked below)" : "");
@@ -108,8 +128,10 @@ static void print_status(json_t *doc, int header)
 	}
 	printf("%-16s %-15s %-10s %-7s %-9s %-7s %-14s %-14s %-17s %s\n", "PEER", "ADDRESS", "STATE", "SINCE", "HANDSHAKE",
 	       "RTT", "IN bytes/pkts", "OUT bytes/pkts", "SPI in/out", "ERRORS");
-	json_array_foreach(peers, i, p)
+	json_array_foreach(peers, i, p) {
 		print_peer(p);
+		print_reason(p, !header && json_object_get(doc, "mesh"));	/* show: the whole document, no header */
+	}
 }
 
 static int all_up(json_t *doc)
