@@ -44,6 +44,8 @@ struct client {
 	int paused;		/* too many unread replies: its requests wait */
 	int eof;		/* the client sent all it will send: close once it is answered */
 	size_t discarding;	/* inside an over-long line: bytes thrown away so far */
+	int subscribed;		/* asked for events: the connection only streams them now */
+	unsigned long dropped;	/* events it lost while too much was unread */
 };
 
 struct ctl_server {
@@ -107,6 +109,43 @@ static void reply_error(struct client *c, enum ms_ctl_result rc, const char *msg
 	send_reply(c, rc, json_pack("{s:s}", "message", msg));
 }
 
+/*
+ * "events": answered ok, then events follow on the connection until the client hangs up.  It
+ * asks nothing more (what it sends is read and thrown away, so its hang-up is seen) and has no
+ * idle timeout: a quiet mesh sends nothing for hours.  One that does not read costs at most
+ * OUT_PAUSE plus an event: ctl_publish drops events for it and counts them.
+ */
+static void subscribe(struct client *c)
+{
+	static const char ok[] = "{\"version\":1,\"result\":\"ok\",\"streaming\":true}\n";
+
+	c->subscribed = 1;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_write(c->bev, ok, sizeof(ok) - 1);
+	log_debug("control client %lu (uid %u, pid %d): streaming events", c->id, (unsigned)c->uid, (int)c->pid);
+}
+
+void ctl_publish(struct ctl_server *s, const char *line, const char *time)
+{
+	for (struct client *c = s->clients; c; c = c->next) {
+		struct evbuffer *out;
+
+		if (!c->subscribed)
+			continue;
+		out = bufferevent_get_output(c->bev);
+		if (evbuffer_get_length(out) > OUT_PAUSE) {
+			c->dropped++;
+			continue;
+		}
+		if (c->dropped)
+			evbuffer_add_printf(out, "{\"time\":\"%s\",\"type\":\"dropped\",\"peer\":null,\"count\":%lu}\n", time,
+					    c->dropped);
+		c->dropped = 0;
+		evbuffer_add(out, line, strlen(line));
+		evbuffer_add(out, "\n", 1);
+	}
+}
+
 static void handle_line(struct client *c, const char *line, size_t len)
 {
 	struct ms_ctl_req req;
@@ -116,6 +155,10 @@ static void handle_line(struct client *c, const char *line, size_t len)
 
 	if (rc != MS_CTL_OK) {
 		reply_error(c, rc, msg);
+		return;
+	}
+	if (req.type == MS_CTL_EVENTS) {
+		subscribe(c);
 		return;
 	}
 	if (ms_ctl_changes_state(&req) && c->uid != 0) {
@@ -182,8 +225,12 @@ static void serve(struct client *c)
 	size_t len;
 	char *line;
 
+	if (c->subscribed) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	for (;;) {
-		if (c->closing)
+		if (c->closing || c->subscribed)
 			return;
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_PAUSE) {
 			client_pause(c);

@@ -26,6 +26,12 @@ struct ctl_server;
 /* Creates the socket (0660, group "meshsec" if it exists), replacing a stale one. */
 int ctl_open(struct event_base *base, const char *path, ctl_handler_fn fn, void *ctx, struct ctl_server **out,
 	     struct ms_error *err);
+/*
+ * Sends one event (a JSON object's text, no newline) to every connection that asked for
+ * "events".  One that has more than 64 KiB unread loses events instead; the next one it gets is
+ * preceded by {"time":time,"type":"dropped","peer":null,"count":N} (agent/CONTROL.md, "Events").
+ */
+void ctl_publish(struct ctl_server *s, const char *line, const char *time);
 /* Closes every connection and removes the socket file. */
 void ctl_close(struct ctl_server *s);
 

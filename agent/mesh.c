@@ -38,7 +38,7 @@ static void on_refused(void *ctx, const struct xnl_request *r, int error)
 	struct mesh *m = ctx;
 
 	if (r->op == XNL_SA_ADD) {
-		core_sa_refused(m->core, &r->dst, r->spi, r->larval);
+		core_sa_refused(m->core, &r->dst, r->spi, r->larval, error, xnl_refusal_text(m->xnl));
 	} else if (r->op == XNL_SP_ADD && error == EEXIST) {
 		mesh_policy_conflict(m, &r->sp);
 		m->batch_conflicts++;
@@ -54,6 +54,7 @@ static int commit(struct mesh *m, struct ms_error *err)
 	rc = xnl_commit(m->xnl, err);
 	if (m->batch_conflicts)
 		mesh_policy_report(m);
+	mesh_policy_mark(m);
 	return rc > 0 ? rc - (int)m->batch_conflicts : rc;
 }
 
@@ -130,9 +131,14 @@ static void op_log(void *ctx, enum core_log level, const char *fmt, va_list ap)
 	log_vmsg(map[level], fmt, ap);
 }
 
+static void op_event(void *ctx, const struct core_event *ev)
+{
+	mesh_event_core(ctx, ev);
+}
+
 static const struct core_ops ops = {
 	.alloc_spi = op_alloc_spi, .sa_add = op_sa_add, .sa_del = op_sa_del, .commit = op_commit,
-	.send = op_send, .dump_sas = op_dump_sas, .log = op_log,
+	.send = op_send, .dump_sas = op_dump_sas, .log = op_log, .event = op_event,
 };
 
 static void on_udp(evutil_socket_t fd, short what, void *arg)
@@ -237,6 +243,7 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 	if (!m->core || ms_inventory_digest(m->conf.inv, digest) < 0)
 		return ms_error_set(err, ENOMEM, "out of memory");
 	core_set_digest(m->core, digest);
+	ms_secret_fingerprint(m->conf.secret->key, m->fingerprint);
 	if ((rc = xnl_open(&m->xnl, err)) < 0)
 		return rc;
 	for (int f = 0; f < 2 && !m->opts.skip_esp_check; f++)

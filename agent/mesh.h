@@ -17,6 +17,10 @@
 #include "meshsec/conf.h"
 #include "xev.h"
 #include "meshsec/xnl.h"
+#include "meshsec/fingerprint.h"
+
+/* Where events go (mesh_events.c): a JSON object's text and its time. */
+typedef void (*mesh_publish_fn)(void *ctx, const char *line, const char *time);
 
 struct mesh {
 	struct event_base *base;
@@ -40,6 +44,10 @@ struct mesh {
 	size_t batch_conflicts;		/* EEXIST policy refusals in the commit under way */
 	uint64_t started_ms;
 	bool stopping;			/* `down` asked: no more handshakes or kernel requests */
+	bool conflicts_changed;		/* the core's view of which peers have conflicts is stale */
+	char fingerprint[MS_FINGERPRINT_HEX + 1];	/* of the secret (CONTROL.md, "Fingerprints") */
+	mesh_publish_fn publish;	/* NULL: nobody listens for events */
+	void *publish_ctx;
 	struct mesh_opts {
 		bool skip_esp_check;	/* benchmarks on a kernel without ESP: no pair comes up */
 		const char *node_state;	/* where to keep this node's name for the next boot */
@@ -54,6 +62,11 @@ int mesh_reload(struct mesh *m, struct ms_error *err);
 void mesh_stop(struct mesh *m);
 
 uint64_t mesh_now_ms(void);
+/* Events (agent/CONTROL.md, "Events"): from the core, and the shell's own (reload, conflicts). */
+void mesh_on_events(struct mesh *m, mesh_publish_fn fn, void *ctx);
+void mesh_event_core(struct mesh *m, const struct core_event *ev);
+/* A node-wide or peer event of the shell: peer may be NULL; detail is set as "detail". */
+void mesh_event(struct mesh *m, const char *type, const char *peer, const char *detail);
 /* Logs the counters and every peer's state (SIGUSR1). */
 void mesh_log_stats(const struct mesh *m);
 

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,27 @@ static void agent_counters(FILE *f, const struct core_stats *st)
 	fprintf(f, "meshsec_kernel_errors_total %llu\n", (unsigned long long)st->kernel_errors);
 }
 
+/* One sample per peer that is not up: alert on it, and read the code for why. */
+static void reasons(FILE *f, const struct mesh_view *v)
+{
+	family(f, "meshsec_peer_reason", "gauge", "1 for each peer that is not up, labelled with why (agent/CONTROL.md, Reasons)");
+	for (size_t i = 0; i < v->n; i++)
+		if (v->peers[i].why.code != CORE_REASON_NONE)
+			fprintf(f, "meshsec_peer_reason{peer=\"%s\",code=\"%s\"} 1\n", v->peers[i].name,
+				core_reason_code(v->peers[i].why.code));
+}
+
+/* Info-style: compare a fleet's secrets and inventories with one query. */
+static void info(FILE *f, struct mesh *m)
+{
+	char digest[2 * MS_DIGEST_LEN + 1];
+
+	sodium_bin2hex(digest, sizeof(digest), core_digest(m->core), MS_DIGEST_LEN);
+	family(f, "meshsec_info", "gauge", "always 1; the labels say which mesh, node, secret (fingerprint) and inventory");
+	fprintf(f, "meshsec_info{mesh=\"%s\",node=\"%s\",secret_fingerprint=\"%s\",inventory_digest=\"%s\"} 1\n",
+		m->conf.inv->mesh_name, m->conf.inv->nodes[m->conf.self].name, m->fingerprint, digest);
+}
+
 char *mesh_metrics_text(struct mesh *m)
 {
 	static const enum peer_state states[] = { PEER_UP, PEER_CONNECTING, PEER_DOWN };
@@ -72,6 +94,8 @@ char *mesh_metrics_text(struct mesh *m)
 	family(f, "meshsec_peer_up", "gauge", "1 when the pair has SAs in both directions and the peer is alive");
 	for (size_t i = 0; i < v.n; i++)
 		fprintf(f, "meshsec_peer_up{peer=\"%s\"} %d\n", v.peers[i].name, v.peers[i].state == PEER_UP);
+	reasons(f, &v);
+	info(f, m);
 	family(f, "meshsec_peer_bytes_total", "counter", "bytes through the pair's current SAs (kernel counters)");
 	per_peer(f, &v, "meshsec_peer_bytes_total", offsetof(struct peer_view, in_bytes), ",direction=\"in\"");
 	per_peer(f, &v, "meshsec_peer_bytes_total", offsetof(struct peer_view, out_bytes), ",direction=\"out\"");

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ static struct mesh_conflict *find_conflict(struct mesh *m, const struct ms_sp *s
 static void forget_conflict(struct mesh *m, struct mesh_conflict *c)
 {
 	*c = m->conflicts[--m->n_conflicts];
+	m->conflicts_changed = true;
 }
 
 /* From the refusal handler: the kernel already has a policy with this selector. */
@@ -53,11 +55,24 @@ void mesh_policy_conflict(struct mesh *m, const struct ms_sp *sp)
 	c = &m->conflicts[m->n_conflicts++];
 	memset(c, 0, sizeof(*c));
 	c->sp = *sp;
+	m->conflicts_changed = true;
 }
 
 static const char *peer_name(const struct mesh *m, const struct ms_sp *sp)
 {
 	return ms_sp_is_bypass(sp) ? "(node-wide)" : m->conf.inv->nodes[sp->peer].name;
+}
+
+void mesh_policy_mark(struct mesh *m)
+{
+	if (!m->conflicts_changed)
+		return;
+	m->conflicts_changed = false;
+	for (size_t i = 0; i < core_peer_slots(m->core); i++)
+		core_peer_conflict(m->core, (int)i, false);
+	for (size_t i = 0; i < m->n_conflicts; i++)
+		if (!ms_sp_is_bypass(&m->conflicts[i].sp))
+			core_peer_conflict(m->core, core_peer_find(m->core, peer_name(m, &m->conflicts[i].sp)), true);
 }
 
 /* The iproute2 words that name the selector: "dir out src 0.0.0.0/0 dst 10.0.0.2/32". */
@@ -70,6 +85,15 @@ static const char *ip_words(const struct ms_sp *sp, char *buf, size_t len)
 	if (sp->icmp6_type && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, " proto ipv6-icmp type %u", sp->icmp6_type);
 	return buf;
+}
+
+static void conflict_event(struct mesh *m, const char *type, const struct mesh_conflict *c, const char *sel)
+{
+	char detail[MS_SP_STRLEN + XNL_POLICY_STRLEN + 32];
+
+	snprintf(detail, sizeof(detail), "policy %s: %s %s", sel, c->foreign[0] ? "held by" : "free again;",
+		 c->foreign[0] ? c->foreign : "meshsec's installed");
+	mesh_event(m, type, ms_sp_is_bypass(&c->sp) ? NULL : peer_name(m, &c->sp), detail);
 }
 
 /* Looks up what holds each new conflict's selector and says so once (after a commit). */
@@ -89,6 +113,7 @@ void mesh_policy_report(struct mesh *m)
 		else
 			xnl_policy_format(&pol, c->foreign, sizeof(c->foreign));
 		ms_sp_format(&c->sp, sel, sizeof(sel));
+		conflict_event(m, "policy_conflict", c, sel);
 		if (ms_sp_is_bypass(&c->sp))
 			log_warnx("policy %s: another owner's policy holds this selector (%s); meshsec leaves it alone", sel,
 				  c->foreign);
@@ -119,12 +144,15 @@ void mesh_policy_retry(struct mesh *m, uint64_t now_ms)
 			continue;
 		}
 		log_info("policy %s: the other owner's policy is gone; installing meshsec's", ms_sp_format(&c->sp, sel, sizeof(sel)));
+		c->foreign[0] = '\0';
+		conflict_event(m, "policy_resolved", c, sel);
 		xnl_sp_add(m->xnl, &c->sp);
 		forget_conflict(m, c);	/* a refusal (it came back) records it again */
 		tried++;
 	}
 	if (tried)
 		mesh_commit(m);
+	mesh_policy_mark(m);
 }
 
 size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, struct ms_sp *want, size_t n_want)

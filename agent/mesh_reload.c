@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,7 @@ static int check_invariants(const struct mesh *m, const struct ms_inventory *inv
 	return 0;
 }
 
-int mesh_reload(struct mesh *m, struct ms_error *err)
+static int reload(struct mesh *m, struct ms_error *err, char *done, size_t done_len)
 {
 	struct ms_inventory *inv;
 	struct ms_sp *sps = NULL;
@@ -72,7 +73,17 @@ int mesh_reload(struct mesh *m, struct ms_error *err)
 	ms_inventory_free(m->conf.inv);
 	m->conf.inv = inv;
 	m->conf.self = self;
-	log_info("reloaded %s: %zu nodes, %zu peers added, %zu removed, %zu policies removed", m->paths.inventory,
-		 inv->n_nodes, added, removed, removed_sps);
+	snprintf(done, done_len, "reloaded %s: %zu nodes, %zu peers added, %zu removed, %zu policies removed",
+		 m->paths.inventory, inv->n_nodes, added, removed, removed_sps);
+	log_info("%s", done);
 	return 0;
+}
+
+int mesh_reload(struct mesh *m, struct ms_error *err)
+{
+	char done[512];
+	int rc = reload(m, err, done, sizeof(done));
+
+	mesh_event(m, rc < 0 ? "reload_failed" : "reload", NULL, rc < 0 ? err->msg : done);
+	return rc;
 }

@@ -58,6 +58,7 @@ static void fill_peer(struct mesh *m, size_t id, const struct ms_sa *sas, size_t
 	v->bad_mac = info.drops[HS_DROP_BAD_MAC];
 	v->replay = info.drops[HS_DROP_REPLAY];
 	v->failed = info.drops[HS_DROP_FAILED];
+	core_peer_why(m->core, (int)id, now, &v->why);
 }
 
 int mesh_view_collect(struct mesh *m, const char *only, struct mesh_view *v)

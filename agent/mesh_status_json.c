@@ -43,6 +43,30 @@ static void hex(FILE *f, const uint8_t *v, size_t len)
 	fprintf(f, "\"%s\"", h);
 }
 
+/* Text from the kernel (extended ack) may hold anything: jansson escapes it. */
+static void json_text(FILE *f, const char *key, const char *value)
+{
+	json_t *s = json_string(value);
+	char *text = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+
+	fprintf(f, "\"%s\":%s", key, text ? text : "\"\"");
+	free(text);
+	json_decref(s);
+}
+
+static void reason(FILE *f, const struct core_why *w)
+{
+	if (w->code == CORE_REASON_NONE) {
+		fputs(",\"reason\":null", f);
+		return;
+	}
+	fprintf(f, ",\"reason\":{\"code\":\"%s\",", core_reason_code(w->code));
+	json_text(f, "message", w->message);
+	fputc(',', f);
+	json_text(f, "fix", w->fix);
+	fputc('}', f);
+}
+
 static void peer(FILE *f, const struct peer_view *p, const char *cipher)
 {
 	fprintf(f, "{\"name\":\"%s\",\"addresses\":", p->name);
@@ -63,8 +87,10 @@ static void peer(FILE *f, const struct peer_view *p, const char *cipher)
 		(unsigned long long)p->out_bytes, (unsigned long long)p->out_packets);
 	fprintf(f, ",\"spi\":{\"in\":[%u,%u],\"out\":[%u,%u]},\"cipher\":\"%s\"", p->in_spi[0], p->in_spi[1],
 		p->out_spi[0], p->out_spi[1], cipher);
-	fprintf(f, ",\"errors\":{\"bad_mac\":%llu,\"replay\":%llu,\"failed\":%llu}}", (unsigned long long)p->bad_mac,
+	fprintf(f, ",\"errors\":{\"bad_mac\":%llu,\"replay\":%llu,\"failed\":%llu}", (unsigned long long)p->bad_mac,
 		(unsigned long long)p->replay, (unsigned long long)p->failed);
+	reason(f, &p->why);
+	fputc('}', f);
 }
 
 static void conflicts(FILE *f, const struct mesh *m)
@@ -109,7 +135,8 @@ char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_onl
 	}
 	fputc('{', f);
 	if (!peers_only) {
-		fprintf(f, "\"mesh\":{\"name\":\"%s\",\"cipher\":\"%s\",\"port\":%u},", inv->mesh_name, cipher, inv->port);
+		fprintf(f, "\"mesh\":{\"name\":\"%s\",\"cipher\":\"%s\",\"port\":%u,\"secret_fingerprint\":\"%s\"},",
+			inv->mesh_name, cipher, inv->port, m->fingerprint);
 		fprintf(f, "\"self\":{\"name\":\"%s\",\"addresses\":", self->name);
 		addrs(f, &self->v4, &self->v6);
 		fprintf(f, "},\"inventory\":{\"path\":%s,\"digest\":", path_text);

@@ -18,6 +18,7 @@ struct peer_view {
 	bool have_digest, drift;
 	uint8_t digest[MS_DIGEST_LEN];
 	uint64_t bad_mac, replay, failed;
+	struct core_why why;			/* code CORE_REASON_NONE when up */
 };
 
 struct mesh_view {

@@ -115,6 +115,12 @@ static int parse_args(int argc, char **argv, struct agent *a, int *foreground, i
 }
 
 /* Reload: the mesh builds the new model whole; on any error the running one stays. */
+/* The mesh's events go to the control socket's subscribers. */
+static void publish_events(void *ctx, const char *line, const char *time)
+{
+	ctl_publish(ctx, line, time);
+}
+
 static void agent_reload(void *arg)
 {
 	struct agent *a = arg;
@@ -196,6 +202,8 @@ int main(int argc, char **argv)
 	/* Without the socket the mesh still runs; status is what is lost, and the log says so. */
 	if (ctl_open(a.base, a.socket, mesh_ctl_handle, &a.mesh, &a.ctl, &err) < 0)
 		log_warnx("%s; meshsec status will not reach this agent", err.msg);
+	else
+		mesh_on_events(&a.mesh, publish_events, a.ctl);
 	if (a.metrics_listen && metrics_http_open(a.base, a.metrics_listen, a.metrics_token, &a.mesh, &a.metrics, &err) < 0)
 		log_warnx("%s; metrics stay available through meshsec metrics", err.msg);
 	/* Type=notify: services ordered after us start once member traffic is protected. */

@@ -12,7 +12,7 @@
 #include "meshsec/opts.h"
 
 extern const struct ms_cmd cli_cmd_status, cli_cmd_peers, cli_cmd_show, cli_cmd_doctor, cli_cmd_check, cli_cmd_reload,
-	cli_cmd_rekey, cli_cmd_log_level, cli_cmd_metrics, cli_cmd_keygen, cli_cmd_install_policies, cli_cmd_down;
+	cli_cmd_rekey, cli_cmd_log_level, cli_cmd_metrics, cli_cmd_keygen, cli_cmd_install_policies, cli_cmd_down, cli_cmd_events;
 
 /* Every command's --json, --socket, --inventory ... declared once. */
 #define CLI_OPT_JSON { "json", 'j', NULL, "machine-readable output on stdout, errors included ({\"error\": {\"message\", \"fix\"}})" }
@@ -21,6 +21,9 @@ extern const struct ms_cmd cli_cmd_status, cli_cmd_peers, cli_cmd_show, cli_cmd_
 #define CLI_OPT_SECRET { "secret", 's', "PATH", "mesh secret (default " MS_DEFAULT_SECRET ")" }
 #define CLI_OPT_NODE { "node", 'n', "NAME", "this node's name (default: found by this host's addresses)" }
 #define CLI_OPT_NO_ADDRESS_CHECK { "no-address-check", 'A', NULL, "with --node: do not require its address on this host (NAT)" }
+
+/* The fix when the control socket does not answer. */
+#define CLI_FIX_UNREACHABLE "start the agent (systemctl start meshsecd), or point --socket at its socket"
 
 #define CLI_NEEDS_ROOT "needs root (CAP_NET_ADMIN): run with sudo"
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "meshsec/inventory.h"
 #include "meshsec/plan.h"
 #include "meshsec/esp_probe.h"
+#include "meshsec/fingerprint.h"
 #include "cli.h"
 #include "meshsec/conf.h"
 
@@ -25,16 +27,30 @@ static void addrs_text(const struct ms_node *n, char *buf, size_t len)
 		 n->v4.family && n->v6.family ? " " : "", n->v6.family ? ms_addr_format(&n->v6, b, sizeof(b)) : "");
 }
 
+/* What `meshsec status` and the metrics show too, to compare nodes (agent/CONTROL.md, "Fingerprints"). */
+static void fingerprints(const struct conf *c, char fp[MS_FINGERPRINT_HEX + 1], char digest[2 * MS_DIGEST_LEN + 1])
+{
+	uint8_t d[MS_DIGEST_LEN];
+
+	ms_secret_fingerprint(c->secret->key, fp);
+	if (ms_inventory_digest(c->inv, d) < 0)
+		snprintf(digest, 2 * MS_DIGEST_LEN + 1, "(out of memory)");
+	else
+		sodium_bin2hex(digest, 2 * MS_DIGEST_LEN + 1, d, sizeof(d));
+}
+
 static void print_text(const struct conf_paths *p, const struct conf *c, const struct ms_sp *sps, size_t n_sps)
 {
 	const struct ms_inventory *inv = c->inv;
 	const struct ms_node *me = &inv->nodes[c->self];
-	char addrs[2 * MS_ADDR_STRLEN + 2], sel[MS_SP_STRLEN];
+	char addrs[2 * MS_ADDR_STRLEN + 2], sel[MS_SP_STRLEN], fp[MS_FINGERPRINT_HEX + 1], digest[2 * MS_DIGEST_LEN + 1];
 	size_t unreachable = ms_plan_unreachable(inv, c->self);
 
 	addrs_text(me, addrs, sizeof(addrs));
 	printf("inventory  %s (version %d, %zu nodes)\n", p->inventory, inv->version, inv->n_nodes);
 	printf("secret     %s (32 bytes, permissions ok)\n", p->secret);
+	fingerprints(c, fp, digest);
+	printf("compare    secret fingerprint %s, inventory digest %s (the same on every node)\n", fp, digest);
 	printf("mesh       %s, port %u/udp, cipher %s (%s, %zu-byte keys)\n", inv->mesh_name, inv->port,
 	       ms_cipher_name(inv->cipher), ms_cipher_kernel_name(inv->cipher), ms_cipher_key_len(inv->cipher));
 	printf("self       %s  %s  (%s)\n", me->name, addrs, c->found_by);
@@ -84,7 +100,7 @@ static void print_json(const struct conf_paths *p, const struct conf *c, const s
 {
 	const struct ms_inventory *inv = c->inv;
 	json_t *root = json_object(), *peers = json_array(), *pols = json_array();
-	char s[MS_ADDR_STRLEN + 4], d[MS_ADDR_STRLEN + 4];
+	char s[MS_ADDR_STRLEN + 4], d[MS_ADDR_STRLEN + 4], fp[MS_FINGERPRINT_HEX + 1], digest[2 * MS_DIGEST_LEN + 1];
 
 	for (size_t i = 0; i < inv->n_nodes; i++)
 		if (i != c->self)
@@ -104,6 +120,9 @@ static void print_json(const struct conf_paths *p, const struct conf *c, const s
 	json_object_set_new(root, "mesh", json_pack("{s:s,s:i,s:s}", "name", inv->mesh_name, "port", inv->port,
 						    "cipher", ms_cipher_name(inv->cipher)));
 	json_object_set_new(root, "self", json_string(inv->nodes[c->self].name));
+	fingerprints(c, fp, digest);
+	json_object_set_new(root, "secret_fingerprint", json_string(fp));
+	json_object_set_new(root, "inventory_digest", json_string(digest));
 	json_object_set_new(root, "peers", peers);
 	json_object_set_new(root, "policies", pols);
 	json_object_set_new(root, "warnings", warnings(c));

@@ -62,7 +62,7 @@ static int run(int argc, char **argv)
 		return 1;
 	}
 	if (rc != 0) {
-		cli_error(&a, rc == CTL_UNREACHABLE ? "start the agent (systemctl start meshsecd), or point --socket at its socket" : NULL,
+		cli_error(&a, rc == CTL_UNREACHABLE ? CLI_FIX_UNREACHABLE : NULL,
 			  "%s", err.msg);
 		return rc == CTL_UNREACHABLE || rc < 0 ? 2 : 1;
 	}

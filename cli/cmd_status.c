@@ -31,7 +31,8 @@ static void print_peer(json_t *p)
 	       show_age(json_object_get(p, "since_s"), a1, sizeof(a1)), show_age(json_object_get(p, "last_handshake_age_s"), a2, sizeof(a2)),
 	       rtt, io[0], io[1], spis, errs);
 	if (json_is_object(json_object_get(p, "reason")))
-		printf("  ^ %s (meshsec show %s)\n", show_str(json_object_get(p, "reason"), "message"), show_str(p, "name"));
+		printf("  ^ %s: %s (meshsec show %s)\n", show_str(json_object_get(p, "reason"), "code"),
+		       show_str(json_object_get(p, "reason"), "message"), show_str(p, "name"));
 	if (json_is_true(json_object_get(p, "drift")))
 		printf("  ^ runs another inventory (digest %s): ship the current one to %s\n", show_str(p, "inventory_digest"), show_str(p, "name"));
 }
@@ -50,6 +51,13 @@ static void print_conflicts(json_t *list)
 		putchar('\n');
 }
 
+/* So an operator compares nodes: the secret's fingerprint and the whole inventory digest. */
+static void print_fingerprints(json_t *doc)
+{
+	printf("secret fingerprint %s   inventory digest %s\n", show_str(json_object_get(doc, "mesh"), "secret_fingerprint"),
+	       show_str(json_object_get(doc, "inventory"), "digest"));
+}
+
 static void print_status(json_t *doc, int header)
 {
 	json_t *peers = json_object_get(doc, "peers"), *p;
@@ -62,6 +70,7 @@ static void print_status(json_t *doc, int header)
 		printf("mesh %s (%s, port %lld)   self %s   inventory %.16s… (%lld nodes)   agent up %s\n", show_str(mesh, "name"),
 		       show_str(mesh, "cipher"), show_num(mesh, "port", NULL), show_str(json_object_get(doc, "self"), "name"), show_str(inv, "digest"),
 		       show_num(inv, "nodes", NULL), show_age(json_object_get(json_object_get(doc, "agent"), "uptime_s"), a, sizeof(a)));
+		print_fingerprints(doc);
 		printf("%s: %lld up, %lld connecting, %lld down%s\n\n", cli_count(cnt, sizeof(cnt), show_num(doc, "counts", "peers"), "peer", "peers"), show_num(doc, "counts", "up"),
 		       show_num(doc, "counts", "connecting"), show_num(doc, "counts", "down"),
 		       show_num(doc, "counts", "drift") ? "; some peers run another inventory (marked below)" : "");
@@ -94,8 +103,6 @@ static int all_up(json_t *doc)
 	return 1;
 }
 
-static const char *const unreachable_fix = "start the agent (systemctl start meshsecd), or point --socket at its socket";
-
 /* An error the agent or the socket gave; exit 1 when the agent answered "no", 2 when unreachable. */
 static int failed(const struct ms_args *a, const char *sock, int rc, const struct ms_error *err)
 {
@@ -106,7 +113,7 @@ static int failed(const struct ms_args *a, const char *sock, int rc, const struc
 		cli_error(a, fix, "%s", err->msg);
 		return 1;
 	}
-	cli_error(a, rc == CTL_UNREACHABLE ? unreachable_fix : NULL, "%s", err->msg);
+	cli_error(a, rc == CTL_UNREACHABLE ? CLI_FIX_UNREACHABLE : NULL, "%s", err->msg);
 	return rc == CTL_REFUSED || rc == CTL_NOT_FOUND ? 1 : 2;
 }
 

@@ -91,15 +91,15 @@ static const char *str(json_t *o, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
-int ctl_call_raw(const char *path, json_t *req, char **out, size_t *out_len, struct ms_error *err)
+/* Connects and sends req (taken); *fd is open on return 0 or when only the sending failed (< 0). */
+static int connect_send(const char *path, json_t *req, int *fd_out, struct ms_error *err)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timeval tv = { TIMEOUT_S, 0 };
-	char *text, *line;
-	size_t len;
+	char *text;
 	int fd, rc;
 
-	*out = NULL;
+	*fd_out = -1;
 	json_object_set_new(req, "version", json_integer(MS_CTL_VERSION));
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
@@ -120,6 +120,19 @@ int ctl_call_raw(const char *path, json_t *req, char **out, size_t *out_len, str
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	rc = send_request(fd, text);
 	free(text);
+	*fd_out = fd;
+	return rc;
+}
+
+int ctl_call_raw(const char *path, json_t *req, char **out, size_t *out_len, struct ms_error *err)
+{
+	char *line;
+	size_t len;
+	int fd, rc = connect_send(path, req, &fd, err);
+
+	*out = NULL;
+	if (fd < 0)
+		return rc;
 	line = read_line(fd, &len, err);	/* also when sending failed: the agent may have said why */
 	close(fd);
 	if (!line && rc < 0)
@@ -129,6 +142,36 @@ int ctl_call_raw(const char *path, json_t *req, char **out, size_t *out_len, str
 	line[len] = '\0';
 	*out = line;
 	*out_len = len;
+	return 0;
+}
+
+int ctl_stream(const char *path, json_t *req, int *fd_out, struct ms_error *err)
+{
+	static const char ok[] = "{\"version\":1,\"result\":\"ok\",";
+	struct timeval forever = { 0, 0 };
+	char line[512];
+	size_t n = 0;
+	int fd, rc = connect_send(path, req, &fd, err);
+
+	*fd_out = -1;
+	if (fd < 0)
+		return rc;
+	/* The answer byte by byte: what follows its newline is the stream's, not ours to swallow. */
+	while (n + 1 < sizeof(line) && recv(fd, &line[n], 1, 0) == 1 && line[n] != '\n')
+		n++;
+	line[n] = '\0';
+	if (strncmp(line, ok, sizeof(ok) - 1) != 0) {
+		json_t *resp = json_loads(line, 0, NULL);
+
+		rc = n ? ms_error_set(err, EPERM, "the agent says %s: %s", str(resp, "result", "?"), str(resp, "message", line))
+		       : ms_error_set(err, EPIPE, "the agent closed the connection without an answer%s",
+				      rc < 0 ? " (an older meshsecd without events?)" : "");
+		json_decref(resp);
+		close(fd);
+		return n ? CTL_REFUSED : rc;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
+	*fd_out = fd;
 	return 0;
 }
 

@@ -20,4 +20,10 @@ int ctl_call(const char *path, json_t *req, json_t **resp, struct ms_error *err)
 /* The same, without parsing: *line is the answer's text (malloc'd, NUL-terminated, no newline). */
 int ctl_call_raw(const char *path, json_t *req, char **line, size_t *len, struct ms_error *err);
 
+/*
+ * Sends req (taken) and, once the agent said ok, leaves the connection open for what it streams
+ * (events): *fd, to read lines from.  Returns 0, CTL_UNREACHABLE, CTL_REFUSED, or -errno.
+ */
+int ctl_stream(const char *path, json_t *req, int *fd, struct ms_error *err);
+
 #endif

@@ -14,8 +14,8 @@
 #define MAX_REASONS 16
 
 static const char auth_fix[] =
-	"the secret file and the inventory's mesh.name must be the same on both nodes: meshsec check on each shows the mesh "
-	"name, sha256sum FILE on each compares the secret files; copy the right ones, then systemctl restart meshsecd there";
+	"the secret file and the inventory's mesh.name must be the same on both nodes: meshsec check on each prints the mesh "
+	"name and the secret fingerprint; copy the right files, then systemctl restart meshsecd there";
 
 struct reason {
 	char code[32];
@@ -39,7 +39,7 @@ static const char *reason_of(json_t *p, json_t **agent)
 	if (!state || strcmp(state, "up") == 0)
 		return NULL;
 	if (json_integer_value(json_object_get(json_object_get(p, "errors"), "bad_mac")) > 0)
-		return "bad_auth";
+		return "auth_failed";
 	return strcmp(state, "down") == 0 ? "no_answer" : NULL;	/* connecting: under way */
 }
 
@@ -55,7 +55,7 @@ static struct reason *group(struct reason *g, size_t *n, const char *code, json_
 		memset(&g[i], 0, sizeof(g[i]));
 		snprintf(g[i].code, sizeof(g[i].code), "%s", code);
 		g[i].what = strcmp(code, "no_answer") == 0 ? "down: no answer to handshakes or keepalives"
-			    : strcmp(code, "bad_auth") == 0 ? "not up: their handshakes fail authentication (the secret or the mesh name "
+			    : strcmp(code, "auth_failed") == 0 ? "not up: their handshakes fail authentication (the secret or the mesh name "
 							     "differs from this node's)"
 							   : NULL;
 		snprintf(g[i].agent_msg, sizeof(g[i].agent_msg), "%s", json_string_value(json_object_get(agent, "message")) ?: code);
@@ -68,7 +68,7 @@ static struct reason *group(struct reason *g, size_t *n, const char *code, json_
 static void report(struct doctor *d, const struct reason *r)
 {
 	const char *fix = strcmp(r->code, "no_answer") == 0 ? doctor_unreachable_fix(d)
-			  : strcmp(r->code, "bad_auth") == 0 ? auth_fix : r->agent_fix;
+			  : strcmp(r->code, "auth_failed") == 0 ? auth_fix : r->agent_fix;
 
 	if (r->what)
 		doctor_add(d, "peers", DOC_ERROR, fix, "%zu peer%s %s: %s", r->n, r->n == 1 ? "" : "s", r->what, r->list);

@@ -133,6 +133,7 @@ struct core *core_new(const struct ms_inventory *inv, size_t self, const uint8_t
 	c->ops = ops;
 	c->ctx = ctx;
 	c->cipher = inv->cipher;
+	c->port = inv->port;
 	c->self4 = me->v4;
 	c->self6 = me->v6;
 	snprintf(c->self, sizeof(c->self), "%s", me->name);
@@ -248,8 +249,11 @@ static const struct ms_addr *action_dst(const struct core *c, const struct hs_ac
 	return !me || !them ? NULL : a->dir == MS_DIR_IN ? me : them;
 }
 
-void core_sa_refused(struct core *c, const struct ms_addr *dst, uint32_t spi, bool larval)
+void core_sa_refused(struct core *c, const struct ms_addr *dst, uint32_t spi, bool larval, int error,
+		     const char *ext)
 {
+	c->refused_errno = error;
+	snprintf(c->refused_ext, sizeof(c->refused_ext), "%s", ext ? ext : "");
 	if (c->n_refused < HS_MAX_ACTIONS)
 		c->refused[c->n_refused++] = (struct core_refused){ .dst = *dst, .spi = spi, .larval = larval };
 }
@@ -359,6 +363,7 @@ void core_run(struct core *c, uint64_t now_ms)
 				  c->peers[a->peer].name, info.in_spi[0], info.in_spi[1], info.out_spi[0], info.out_spi[1],
 				  (unsigned long long)info.handshakes);
 			retire_stale(c, a->peer, now_ms);
+			core_emit(c, c->peers[a->peer].state == PEER_UP ? CORE_EV_REKEY : CORE_EV_HANDSHAKE, a->peer, NULL, NULL);
 			break;
 		}
 		}
@@ -368,8 +373,14 @@ void core_run(struct core *c, uint64_t now_ms)
 		blame(c, refused_from, -1, failed, &n_failed);
 	sodium_memzero(out, sizeof(*out));
 	for (size_t i = 0; i < n_failed; i++) {
+		struct core_peer *p;
+
 		if (failed[i] < 0)
 			continue;
+		p = &c->peers[failed[i]];
+		p->refused_ms = now_ms;
+		p->refused_errno = c->refused_errno;
+		snprintf(p->refused_ext, sizeof(p->refused_ext), "%s", c->refused_ext);
 		core_logf(c, CORE_LOG_WARN, "peer %s: the kernel refused its SAs; they are removed and the handshake retried with backoff",
 			  c->peers[failed[i]].name);
 		hs_peer_fail(c->hs, failed[i], now_ms, out);
@@ -430,6 +441,18 @@ void core_start(struct core *c, uint64_t now_ms)
 		}
 }
 
+/* What a datagram from the peer says about why it may not be up (core_reason.c). */
+static void note_evidence(struct core_peer *p, enum hs_verdict v, uint64_t now_ms)
+{
+	p->heard_ms = now_ms;
+	if (v == HS_DROP_BAD_MAC)
+		p->bad_mac_ms = now_ms;
+	else if (v == HS_DROP_REPLAY)
+		p->replay_ms = now_ms;
+	else if (v == HS_DROP_RATE_LIMITED)
+		p->rate_ms = now_ms;
+}
+
 enum hs_verdict core_input(struct core *c, const struct ms_addr *src, const uint8_t *buf, size_t len,
 			   uint64_t now_ms)
 {
@@ -447,6 +470,7 @@ enum hs_verdict core_input(struct core *c, const struct ms_addr *src, const uint
 		c->peers[id].rx++;
 		v = hs_input(c->hs, id, buf, len, now_ms, c->out);
 		core_run(c, now_ms);
+		note_evidence(&c->peers[id], v, now_ms);
 	}
 	c->st.drops[v]++;
 	return v;

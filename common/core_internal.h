@@ -36,6 +36,9 @@ struct core {
 		bool larval;
 	} refused[HS_MAX_ACTIONS];
 	size_t n_refused;
+	int refused_errno;		/* the last refusal's, for the reason of the peers it fails */
+	char refused_ext[128];
+	unsigned port;			/* the handshake port, named in reasons */
 	uint8_t digest[MS_DIGEST_LEN];
 	struct core_stats st;
 };
@@ -44,6 +47,10 @@ void core_logf(struct core *c, enum core_log level, const char *fmt, ...) __attr
 const struct ms_addr *core_self_addr(const struct core *c, int family);
 /* Carries c->out out in order (see core.c); then wipes it. */
 void core_run(struct core *c, uint64_t now_ms);
+/* Hands one event to the shell, if it wants events. */
+void core_emit(struct core *c, enum core_event_type type, int id, const struct core_why *why, const char *detail);
+/* After a peer's state was updated: logs and emits a change of its reason, once. */
+void core_reason_update(struct core *c, int id, enum peer_state before, uint64_t now_ms);
 /* Liveness: counters, keepalives, dead peers, self-healing, rekey by age; then peer states. */
 uint64_t core_liveness(struct core *c, uint64_t now_ms);
 

@@ -45,6 +45,7 @@ static bool may_heal(struct core_peer *p, uint64_t now)
 static void heal(struct core *c, int id, const char *why, uint64_t now)
 {
 	core_logf(c, CORE_LOG_WARN, "peer %s: %s; re-handshaking", c->peers[id].name, why);
+	core_emit(c, CORE_EV_SELF_HEAL, id, NULL, why);
 	hs_initiate(c->hs, id, now, true, c->out);
 	core_run(c, now);
 }
@@ -121,16 +122,14 @@ static enum peer_state derive(const struct core_peer *p, const struct hs_peer_in
 	return PEER_DOWN;
 }
 
+/* A change to down is logged with its reason by core_reason_update. */
 static void update_state(struct core *c, struct core_peer *p, const struct hs_peer_info *info, uint64_t now)
 {
 	enum peer_state s = derive(p, info);
 
 	if (s == p->state)
 		return;
-	if (s == PEER_DOWN && !p->dead)
-		core_logf(c, CORE_LOG_WARN, "peer %s: down (no answer for %llu ms); retrying with backoff", p->name,
-			  (unsigned long long)(now - p->since_ms));
-	else if (s == PEER_UP && p->state == PEER_DOWN)
+	if (s == PEER_UP && p->state == PEER_DOWN)
 		core_logf(c, CORE_LOG_INFO, "peer %s: up again", p->name);
 	p->state = s;
 	p->since_ms = now;
@@ -167,7 +166,7 @@ static uint64_t watch(struct core *c, int id, uint64_t now, uint64_t ka, uint64_
 	} else if (!p->dead && now - seen >= dead) {
 		p->dead = true;
 		p->dead_since_ms = now;
-		core_logf(c, CORE_LOG_WARN, "peer %s: down, nothing heard for %llu s (dead_after_seconds %u); new handshake under way",
+		core_logf(c, CORE_LOG_INFO, "peer %s: nothing heard for %llu s (dead_after_seconds %u); new handshake under way",
 			  p->name, (unsigned long long)((now - seen) / 1000), c->dead_after_s);
 		hs_initiate(c->hs, id, now, false, c->out);
 		core_run(c, now);
@@ -194,12 +193,14 @@ uint64_t core_liveness(struct core *c, uint64_t now)
 	next = c->counters_ms + period;
 	for (size_t i = 0; i < c->cap; i++) {
 		struct hs_peer_info info;
+		enum peer_state before = c->peers[i].state;
 
 		if (!c->peers[i].used)
 			continue;
 		next = min64(next, watch(c, (int)i, now, ka, dead));
 		core_peer_info(c, (int)i, &info);
 		update_state(c, &c->peers[i], &info, now);
+		core_reason_update(c, (int)i, before, now);
 	}
 	return next;
 }

@@ -10,7 +10,7 @@
 #include "meshsec/inventory.h"
 
 static const char *const type_names[MS_CTL_TYPE_COUNT] = {
-	"status", "peers", "show", "metrics", "reload", "rekey", "log-level", "down",
+	"status", "peers", "show", "metrics", "reload", "rekey", "log-level", "down", "events",
 };
 
 static const char *const result_names[MS_CTL_RESULT_COUNT] = {
@@ -112,7 +112,7 @@ enum ms_ctl_result ms_ctl_parse(const char *buf, size_t len, struct ms_ctl_req *
 	}
 	if (!json_is_string(req)) {
 		rc = fail(msg, n, MS_CTL_E_MALFORMED, "\"request\" must be a string, one of %s",
-			  "status, peers, show, metrics, reload, rekey, log-level, down");
+			  "status, peers, show, metrics, reload, rekey, log-level, down, events");
 		goto out;
 	}
 	for (int t = 0; t < MS_CTL_TYPE_COUNT; t++)

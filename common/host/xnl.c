@@ -34,6 +34,11 @@
  */
 #define MAX_INFLIGHT 128
 
+const char *xnl_refusal_text(const struct xnl *x)
+{
+	return x->refusal_ext ? x->refusal_ext : "";
+}
+
 void xnl_on_refusal(struct xnl *x, xnl_refused_fn fn, void *ctx)
 {
 	x->refused = fn;
@@ -398,8 +403,10 @@ static int read_acks(struct xnl *x, size_t from, size_t to, int *failed, struct 
 			e = NLMSG_DATA(h);
 			if (e->error == 0 || (is_delete(r) && (e->error == -ENOENT || e->error == -ESRCH)))
 				continue;
+			x->refusal_ext = extack_text(h);
 			if (x->refused)
 				x->refused(x->refused_ctx, &r->what, -e->error);
+			x->refusal_ext = "";
 			if ((*failed)++ == 0) {
 				const char *ext = extack_text(h);
 

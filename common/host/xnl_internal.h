@@ -34,6 +34,7 @@ struct xnl {
 	uint8_t *rbuf;
 	xnl_refused_fn refused;
 	void *refused_ctx;
+	const char *refusal_ext;	/* the refusal being reported's extended ack, "" outside */
 };
 
 /*

@@ -23,6 +23,50 @@
 
 enum core_log { CORE_LOG_ERROR, CORE_LOG_WARN, CORE_LOG_INFO, CORE_LOG_DEBUG };
 
+/*
+ * Why a peer is not up (core_reason.c; agent/CONTROL.md, "Reasons"), derived from what the core
+ * observed of that peer: the last time each kind of evidence was seen.
+ */
+enum core_reason {
+	CORE_REASON_NONE,		/* up */
+	CORE_REASON_HANDSHAKING,	/* first tries under way, nothing wrong seen yet */
+	CORE_REASON_NO_ANSWER,		/* nothing at all from it */
+	CORE_REASON_AUTH_FAILED,	/* its datagrams fail the MAC: secret or mesh name differs */
+	CORE_REASON_KERNEL_REFUSED,	/* the kernel refused the pair's SAs */
+	CORE_REASON_POLICY_CONFLICT,	/* another owner's policy holds one of its selectors */
+	CORE_REASON_REPLAY,		/* its messages are not newer than ones already accepted */
+	CORE_REASON_RATE_LIMITED,	/* its keepalives come over the budget */
+	CORE_REASON_NO_HANDSHAKE,	/* it answers, authentically, but no handshake completes */
+	CORE_REASON_COUNT
+};
+const char *core_reason_code(enum core_reason r);
+
+struct core_why {
+	enum core_reason code;
+	char message[256];	/* the cause, one sentence */
+	char fix[256];		/* what to do, naming commands that exist */
+};
+
+/* What happened, for `meshsec events` (the shell stamps the time). */
+enum core_event_type {
+	CORE_EV_HANDSHAKE,	/* fresh keys where the pair had none (first, or after down) */
+	CORE_EV_REKEY,		/* fresh keys replacing current ones */
+	CORE_EV_UP,		/* up again after being down */
+	CORE_EV_DOWN,		/* why: the reason */
+	CORE_EV_REASON,		/* not up, and the reason changed */
+	CORE_EV_SELF_HEAL,	/* detail: what made the pair re-handshake */
+	CORE_EV_COUNT
+};
+const char *core_event_name(enum core_event_type t);
+
+struct core_event {
+	enum core_event_type type;
+	const char *peer;
+	const struct core_why *why;	/* DOWN, REASON */
+	const char *detail;		/* SELF_HEAL; NULL otherwise */
+	uint64_t handshakes;		/* HANDSHAKE, REKEY: completed with the peer so far */
+};
+
 struct core_ops {
 	/* The kernel picks and reserves an unused inbound SPI for src -> dst; 0 or -errno. */
 	int (*alloc_spi)(void *ctx, const struct ms_addr *src, const struct ms_addr *dst, uint32_t reqid,
@@ -40,6 +84,8 @@ struct core_ops {
 	/* The kernel's tagged SAs with their counters (malloc'd array); 0 or -errno. */
 	int (*dump_sas)(void *ctx, struct ms_sa **sas, size_t *n);
 	void (*log)(void *ctx, enum core_log level, const char *fmt, va_list ap);
+	/* Optional (NULL: none): one event, during the call that caused it. */
+	void (*event)(void *ctx, const struct core_event *ev);
 };
 
 /* What status says of a peer (agent/CONTROL.md). */
@@ -63,6 +109,13 @@ struct core_peer {
 	uint64_t dead_since_ms, last_ping_ms, in_packets;
 	uint32_t counted_spi[2];	/* the inbound SAs in_packets was read from */
 	uint64_t in_errors, healed_ms;	/* inbound integrity + replay errors; last self-heal */
+	/* Evidence for the reason (core_reason.c): when each was last seen, 0 for never. */
+	uint64_t heard_ms;		/* any datagram claiming to be from it, authentic or not */
+	uint64_t bad_mac_ms, replay_ms, rate_ms, refused_ms;
+	int refused_errno;
+	char refused_ext[128];		/* the kernel's extended-ack text, "" if none */
+	bool conflict;			/* the shell says a foreign policy holds one of its selectors */
+	enum core_reason reason;	/* the last one logged */
 };
 
 struct core_stats {
@@ -84,9 +137,11 @@ void core_free(struct core *c);
  * The kernel refused an SA add queued by this core (called by the shell from within commit).
  * An outbound add that failed made nothing of ours, and (dst, spi) may be another owner's SA (a
  * peer can announce any SPI): it is never deleted afterwards.  A refused fill of our own larval
- * state leaves that state ours, deleted as usual.
+ * state leaves that state ours, deleted as usual.  error is the positive errno, ext the kernel's
+ * extended-ack text (NULL or "" if none): both go into the peer's reason.
  */
-void core_sa_refused(struct core *c, const struct ms_addr *dst, uint32_t spi, bool larval);
+void core_sa_refused(struct core *c, const struct ms_addr *dst, uint32_t spi, bool larval, int error,
+		     const char *ext);
 
 /*
  * The tagged SAs found in the kernel at start: those of a current pair are kept until the pair
@@ -123,6 +178,10 @@ const struct core_peer *core_peer(const struct core *c, int id);
 int core_peer_find(const struct core *c, const char *name);
 void core_peer_info(const struct core *c, int id, struct hs_peer_info *info);
 const struct core_stats *core_stats(const struct core *c);
+/* Why peer id is not up (code CORE_REASON_NONE when it is). */
+void core_peer_why(const struct core *c, int id, uint64_t now_ms, struct core_why *w);
+/* The shell found (or no longer finds) a foreign policy holding one of the peer's selectors. */
+void core_peer_conflict(struct core *c, int id, bool conflict);
 const uint8_t *core_digest(const struct core *c);
 /* Adopted SAs still waiting for their pair's fresh keys or their grace. */
 size_t core_stale_count(const struct core *c);

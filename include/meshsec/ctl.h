@@ -23,6 +23,7 @@ enum ms_ctl_type {
 	MS_CTL_REKEY,		/* fresh keys with peer, or every peer when none (root) */
 	MS_CTL_LOG_LEVEL,	/* read, or set when level is given (setting: root) */
 	MS_CTL_DOWN,		/* remove every tagged object and stop (root) */
+	MS_CTL_EVENTS,		/* switch the connection to a stream of events */
 	MS_CTL_TYPE_COUNT
 };
 

@@ -45,6 +45,8 @@ struct xnl_request {
  */
 typedef void (*xnl_refused_fn)(void *ctx, const struct xnl_request *r, int error);
 void xnl_on_refusal(struct xnl *x, xnl_refused_fn fn, void *ctx);
+/* Inside the refusal handler: the kernel's extended-ack text of that refusal ("" if none). */
+const char *xnl_refusal_text(const struct xnl *x);
 
 /*
  * Returns the number of failed requests (0: all done), or -errno if the socket failed.  err gets

@@ -258,6 +258,34 @@ static bool all_up(struct world *w, char *why, size_t len)
 	return true;
 }
 
+/*
+ * Every completed handshake was an event (peers removed by a reload took theirs along), and no
+ * peer that is up has a reason.  Under injected kernel refusals the engine also counts
+ * handshakes whose SAs the kernel then refused (no event: the pair did not come up), so the
+ * count is compared only without them.
+ */
+static bool events_ok(struct node *a, char *why, size_t len)
+{
+	uint64_t done = 0;
+
+	for (size_t id = 0; id < core_peer_slots(a->core); id++) {
+		struct hs_peer_info info;
+		struct core_why y;
+
+		if (!core_peer(a->core, (int)id)->used)
+			continue;
+		core_peer_info(a->core, (int)id, &info);
+		done += info.handshakes;
+		core_peer_why(a->core, (int)id, a->w->now, &y);
+		if (y.code != CORE_REASON_NONE)
+			return fail_why(why, len, "%s: peer %s is up with reason %s", a->name, info.name, core_reason_code(y.code));
+	}
+	if (!(a->w->o.faults & FAULT_KERNEL) && a->hs_events < done)
+		return fail_why(why, len, "%s: %llu handshakes completed, %llu handshake events", a->name,
+				(unsigned long long)done, (unsigned long long)a->hs_events);
+	return true;
+}
+
 bool check_converged(struct world *w, int level, char *why, size_t len)
 {
 	if (!all_up(w, why, len))
@@ -276,6 +304,8 @@ bool check_converged(struct world *w, int level, char *why, size_t len)
 			continue;
 		if (core_stale_count(a->core))
 			return fail_why(why, len, "%s still holds %zu adopted SAs", a->name, core_stale_count(a->core));
+		if (!events_ok(a, why, len))
+			return false;
 		for (size_t k = 0; k < a->k.n; k++)
 			if (!a->k.sa[k].foreign && !sa_expected(w, a, &a->k.sa[k], why, len))
 				return false;

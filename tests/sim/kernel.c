@@ -275,7 +275,7 @@ static int op_commit(void *ctx)
 
 		if (k->q[i].add && do_add(nd, req) < 0) {
 			failed++;
-			core_sa_refused(nd->core, &req->dst, req->spi, req->larval);
+			core_sa_refused(nd->core, &req->dst, req->spi, req->larval, ENOSPC, "simulated refusal");
 		} else if (!k->q[i].add && have && have->foreign) {
 			world_fail(nd->w, "%s deleted another owner's SA %s", nd->name, fmt_sa(have, b, sizeof(b)));
 		} else if (!k->q[i].add) {
@@ -335,9 +335,19 @@ static void op_log(void *ctx, enum core_log level, const char *fmt, va_list ap)
 	trace_vadd(nd->w->now, nd->name, fmt, ap);
 }
 
+/* Events go to the trace; handshakes are counted for check.c (one event per completed one). */
+static void op_event(void *ctx, const struct core_event *ev)
+{
+	struct node *nd = ctx;
+
+	nd->hs_events += ev->type == CORE_EV_HANDSHAKE || ev->type == CORE_EV_REKEY;
+	trace_add(nd->w->now, nd->name, "event %s %s%s%s", core_event_name(ev->type), ev->peer, ev->why ? ": " : "",
+		  ev->why ? core_reason_code(ev->why->code) : "");
+}
+
 const struct core_ops sim_core_ops = {
 	.alloc_spi = op_alloc_spi, .sa_add = op_sa_add, .sa_del = op_sa_del, .commit = op_commit,
-	.send = op_send, .dump_sas = op_dump_sas, .log = op_log,
+	.send = op_send, .dump_sas = op_dump_sas, .log = op_log, .event = op_event,
 };
 
 void kernel_second(struct world *w, struct node *nd)

@@ -141,6 +141,7 @@ struct node {
 	bool down;			/* restarting or rebooting: starts when that is over */
 	uint64_t starts;
 	uint64_t hs_sec, hs_count;		/* handshakes completed in second hs_sec */
+	uint64_t hs_events;			/* handshake and rekey events of its current core */
 };
 
 struct options {

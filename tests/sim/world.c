@@ -190,6 +190,7 @@ void node_start(struct world *w, struct node *nd, bool adopt)
 	nd->host_up = true;
 	nd->inv = w->inv;
 	nd->inv_self = (size_t)self;
+	nd->hs_events = 0;
 	nd->core = core_new(nd->inv, nd->inv_self, w->secret, &sim_core_ops, nd);
 	if (!nd->core || ms_inventory_digest(nd->inv, digest) < 0)
 		abort();

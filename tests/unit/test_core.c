@@ -32,6 +32,8 @@ struct fnode {
 	uint32_t next_spi;
 	int refuse_adds;	/* commit fails while > 0 */
 	size_t queued_adds;
+	unsigned events[CORE_EV_COUNT];
+	enum core_reason last_event_reason;	/* of the last DOWN or REASON event */
 };
 
 struct dgram {
@@ -96,6 +98,9 @@ static int op_commit(void *ctx)
 	if (n->refuse_adds > 0 && n->queued_adds) {
 		n->refuse_adds--;
 		failed = (int)n->queued_adds;
+		for (size_t i = n->n_sa - n->queued_adds; i < n->n_sa; i++)
+			core_sa_refused(n->core, &n->sa[i].dst, n->sa[i].spi, n->sa[i].larval, ENOSYS,
+					"Requested AEAD algorithm not found");
 		n->n_sa -= n->queued_adds;	/* none of them went in */
 	}
 	n->queued_adds = 0;
@@ -128,9 +133,18 @@ static int op_dump_sas(void *ctx, struct ms_sa **sas, size_t *n)
 	return 0;
 }
 
+static void op_event(void *ctx, const struct core_event *ev)
+{
+	struct fnode *n = ctx;
+
+	n->events[ev->type]++;
+	if (ev->why)
+		n->last_event_reason = ev->why->code;
+}
+
 static const struct core_ops ops = {
 	.alloc_spi = op_alloc_spi, .sa_add = op_sa_add, .sa_del = op_sa_del, .commit = op_commit,
-	.send = op_send, .dump_sas = op_dump_sas,
+	.send = op_send, .dump_sas = op_dump_sas, .event = op_event,
 };
 
 /* An inventory of n nodes named a, b, then n002...; IPv4 10.0.x.y. */
@@ -351,12 +365,128 @@ static void test_kernel_refusal_is_retried(void **state)
 	assert_true(core_stats(fn[0].core)->kernel_errors >= 2);
 }
 
+/* Rounds of 250 ms: datagrams delivered (or lost, when partitioned), then both cores tick. */
+static void run_for(uint64_t ms, bool partitioned)
+{
+	for (uint64_t end = now_ms + ms; now_ms < end;) {
+		if (partitioned)
+			qn = 0;
+		deliver_all();
+		now_ms += 250;
+		core_tick(fn[0].core, now_ms);
+		core_tick(fn[1].core, now_ms);
+	}
+}
+
+static enum core_reason reason_of(int i, struct core_why *w)
+{
+	struct core *c = fn[i].core;
+
+	core_peer_why(c, core_peer_find(c, i ? "a" : "b"), now_ms, w);
+	return w->code;
+}
+
+/* A node with another secret: both ends say authentication, and say it once (one event). */
+static void test_reason_wrong_secret(void **state)
+{
+	uint8_t other[32];
+	struct core_why w;
+
+	(void)state;
+	memset(other, 6, sizeof(other));
+	start(0);
+	start(1);
+	core_free(fn[1].core);
+	fn[1].core = core_new(&inv, 1, other, &ops, &fn[1]);
+	core_start(fn[0].core, now_ms);
+	core_start(fn[1].core, now_ms);
+	run_for(20000, false);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(core_peer(fn[i].core, 0)->state, PEER_DOWN);
+		assert_int_equal(reason_of(i, &w), CORE_REASON_AUTH_FAILED);
+		assert_non_null(strstr(w.message, "secret"));
+		assert_non_null(strstr(w.fix, "meshsec check"));
+		assert_int_equal(fn[i].events[CORE_EV_DOWN], 1);
+		assert_int_equal(fn[i].last_event_reason, CORE_REASON_AUTH_FAILED);
+		assert_true(fn[i].events[CORE_EV_REASON] <= 1);	/* perhaps told while still connecting */
+	}
+}
+
+/* Behind a partition from the start, and after being up: no answer, naming address and port. */
+static void test_reason_partition(void **state)
+{
+	struct core_why w;
+	unsigned downs;
+
+	(void)state;
+	start(0);
+	start(1);
+	core_start(fn[0].core, now_ms);
+	run_for(10000, true);
+	assert_int_equal(reason_of(0, &w), CORE_REASON_NO_ANSWER);
+	assert_non_null(strstr(w.message, "10.0.0.2 port 4801"));
+	core_start(fn[1].core, now_ms);
+	run_for(35000, false);	/* a's retries are in backoff */
+	assert_true(pair_up());
+	assert_int_equal(reason_of(0, &w), CORE_REASON_NONE);
+	assert_int_equal(fn[0].events[CORE_EV_HANDSHAKE], 1);
+	assert_int_equal(fn[0].events[CORE_EV_UP], 1);	/* it had been down */
+	downs = fn[1].events[CORE_EV_DOWN];
+	run_for(40000, true);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(core_peer(fn[i].core, 0)->state, PEER_DOWN);
+		assert_int_equal(reason_of(i, &w), CORE_REASON_NO_ANSWER);
+	}
+	assert_int_equal(fn[1].events[CORE_EV_DOWN], downs + 1);
+	assert_int_equal(fn[1].last_event_reason, CORE_REASON_NO_ANSWER);
+}
+
+/* The kernel refuses the SAs: the reason carries errno and the extended-ack text. */
+static void test_reason_kernel_refused(void **state)
+{
+	struct core_why w;
+
+	(void)state;
+	start(0);
+	start(1);
+	fn[0].refuse_adds = 1000;
+	core_start(fn[0].core, now_ms);
+	core_start(fn[1].core, now_ms);
+	run_for(10000, false);
+	assert_int_equal(reason_of(0, &w), CORE_REASON_KERNEL_REFUSED);
+	assert_non_null(strstr(w.message, "Requested AEAD algorithm not found"));
+	assert_non_null(strstr(w.message, strerror(ENOSYS)));
+	core_peer_conflict(fn[0].core, 0, true);	/* the refusal still explains more */
+	assert_int_equal(reason_of(0, &w), CORE_REASON_KERNEL_REFUSED);
+}
+
+/* A forced rekey is an event of its own; a foreign policy explains a peer that answers nothing. */
+static void test_rekey_event_and_conflict(void **state)
+{
+	struct core_why w;
+
+	(void)state;
+	test_pair_comes_up(state);
+	run_for(1000, false);
+	assert_int_equal(core_rekey(fn[0].core, 0, now_ms), 0);
+	run_for(1000, false);
+	assert_int_equal(fn[0].events[CORE_EV_REKEY], 1);
+	assert_int_equal(fn[1].events[CORE_EV_REKEY], 1);
+	core_peer_conflict(fn[0].core, 0, true);
+	assert_int_equal(reason_of(0, &w), CORE_REASON_NONE);	/* up: no reason */
+	run_for(40000, true);
+	assert_int_equal(reason_of(0, &w), CORE_REASON_POLICY_CONFLICT);
+	core_peer_conflict(fn[0].core, 0, false);
+	assert_int_equal(reason_of(0, &w), CORE_REASON_NO_ANSWER);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_pair_comes_up), T(test_restart_needs_no_timer), T(test_spoofed_flood_does_not_starve), T(test_wrong_source_is_spoofed),
-		T(test_reqid_collision), T(test_kernel_refusal_is_retried),
+		T(test_reqid_collision), T(test_kernel_refusal_is_retried), T(test_reason_wrong_secret),
+		T(test_reason_partition), T(test_reason_kernel_refused), T(test_rekey_event_and_conflict),
 	};
 
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
