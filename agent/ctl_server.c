@@ -44,6 +44,12 @@ struct client {
 	int paused;		/* too many unread replies: its requests wait */
 	int eof;		/* the client sent all it will send: close once it is answered */
 	size_t discarding;	/* inside an over-long line: bytes thrown away so far */
+	struct ctl_deferred *pending;	/* a request answered later: nothing more is read until then */
+};
+
+/* A request whose answer comes later; the client may be gone by then (c NULL). */
+struct ctl_deferred {
+	struct client *c;
 };
 
 struct ctl_server {
@@ -57,6 +63,9 @@ struct ctl_server {
 	size_t n_clients;
 	size_t refused;		/* connections turned away since one was last let in */
 	unsigned long last_id;
+	enum ms_ctl_type dtype;		/* the request answered later, if dfn */
+	ctl_deferred_fn dfn;
+	void *dctx;
 };
 
 static void client_free(struct client *c)
@@ -65,6 +74,8 @@ static void client_free(struct client *c)
 	if (c->next)
 		c->next->pprev = c->pprev;
 	c->srv->n_clients--;
+	if (c->pending)
+		c->pending->c = NULL;	/* its owner answers into the void and frees it */
 	bufferevent_free(c->bev);
 	if (c->stall)
 		event_free(c->stall);
@@ -107,6 +118,8 @@ static void reply_error(struct client *c, enum ms_ctl_result rc, const char *msg
 	send_reply(c, rc, json_pack("{s:s}", "message", msg));
 }
 
+static void defer(struct client *c, const struct ms_ctl_req *req);
+
 static void handle_line(struct client *c, const char *line, size_t len)
 {
 	struct ms_ctl_req req;
@@ -119,9 +132,13 @@ static void handle_line(struct client *c, const char *line, size_t len)
 		return;
 	}
 	if (ms_ctl_changes_state(&req) && c->uid != 0) {
-		snprintf(msg, sizeof(msg), "\"%s\" changes the agent's state: only root may ask (you are uid %u)",
-			 ms_ctl_type_name(req.type), (unsigned)c->uid);
+		snprintf(msg, sizeof(msg), "\"%s\" %s: only root may ask (you are uid %u)",
+			 ms_ctl_type_name(req.type), ms_ctl_root_why(&req), (unsigned)c->uid);
 		reply_error(c, MS_CTL_E_FORBIDDEN, msg);
+		return;
+	}
+	if (c->srv->dfn && req.type == c->srv->dtype) {
+		defer(c, &req);
 		return;
 	}
 	resp = json_object();
@@ -183,7 +200,7 @@ static void serve(struct client *c)
 	char *line;
 
 	for (;;) {
-		if (c->closing)
+		if (c->closing || c->pending)
 			return;
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_PAUSE) {
 			client_pause(c);
@@ -204,6 +221,54 @@ static void serve(struct client *c)
 		handle_line(c, line, len);
 		free(line);
 	}
+}
+
+/*
+ * A request answered later: reading stops until the answer is sent, so answers stay in order and
+ * the client holds at most one pending request (its other limits are unchanged).
+ */
+static void defer(struct client *c, const struct ms_ctl_req *req)
+{
+	struct ctl_deferred *d = calloc(1, sizeof(*d));
+	json_t *resp;
+	enum ms_ctl_result rc;
+
+	if (!d) {
+		reply_error(c, MS_CTL_E_FAILED, "out of memory");
+		return;
+	}
+	d->c = c;
+	resp = json_object();
+	rc = c->srv->dfn(c->srv->dctx, req, d, resp);
+	if (rc != MS_CTL_OK) {
+		free(d);
+		send_reply(c, rc, resp);
+		return;
+	}
+	json_decref(resp);
+	c->pending = d;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+void ctl_deferred_reply(struct ctl_deferred *d, enum ms_ctl_result rc, json_t *resp)
+{
+	struct client *c = d->c;
+
+	free(d);
+	if (!c) {
+		json_decref(resp);	/* the client hung up or the server closed meanwhile */
+		return;
+	}
+	c->pending = NULL;
+	send_reply(c, rc, resp);
+	if (!c->eof && !c->paused && !c->closing)
+		bufferevent_enable(c->bev, EV_READ);
+	serve(c);	/* requests that came meanwhile */
+}
+
+void ctl_set_deferred(struct ctl_server *s, enum ms_ctl_type type, ctl_deferred_fn fn, void *ctx)
+{
+	s->dtype = type, s->dfn = fn, s->dctx = ctx;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)

@@ -40,6 +40,7 @@ struct mesh {
 	size_t batch_conflicts;		/* EEXIST policy refusals in the commit under way */
 	uint64_t started_ms;
 	bool stopping;			/* `down` asked: no more handshakes or kernel requests */
+	struct mesh_netcheck *netcheck;	/* mesh_netcheck.c; NULL: unavailable */
 	struct mesh_opts {
 		bool skip_esp_check;	/* benchmarks on a kernel without ESP: no pair comes up */
 		const char *node_state;	/* where to keep this node's name for the next boot */

@@ -108,6 +108,7 @@ enum ms_ctl_result mesh_ctl_handle(void *ctx, const struct ms_ctl_req *req, json
 		return MS_CTL_OK;
 	case MS_CTL_DOWN:
 		return down(m, resp);
+	case MS_CTL_NETCHECK:	/* answered later, by mesh_netcheck_request (ctl_set_deferred) */
 	case MS_CTL_TYPE_COUNT:
 		break;
 	}

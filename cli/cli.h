@@ -10,6 +10,7 @@ int cmd_status_main(int argc, char **argv);
 int cmd_doctor_main(int argc, char **argv);
 int cmd_peers_main(int argc, char **argv);
 int cmd_show_main(int argc, char **argv);
+int cmd_netcheck_main(int argc, char **argv);
 /* reload, rekey, log-level, metrics: argv[0] says which */
 int cmd_ctl_main(int argc, char **argv);
 

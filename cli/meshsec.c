@@ -20,6 +20,7 @@ static const struct {
 	{ "status", cmd_status_main, "is every pair encrypted and alive? (exit 0 all up, 1 not, 2 no agent)" },
 	{ "peers", cmd_peers_main, "every peer, one line each" },
 	{ "show", cmd_show_main, "one peer" },
+	{ "netcheck", cmd_netcheck_main, "what the network lets through to a peer: udp port, ESP, MTU (root)" },
 	{ "doctor", cmd_doctor_main, "find what breaks the mesh here, and how to fix it" },
 	{ "check", cmd_check_main, "validate the inventory and secret and show what this node would install" },
 	{ "reload", cmd_ctl_main, "make the agent re-read the inventory now" },
