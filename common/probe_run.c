@@ -67,8 +67,8 @@ static void mtu_bounds(const struct ms_probe_run *r, unsigned *arrived, unsigned
 		else if (!(p->flags & MS_PROBE_F_REPLY) && (!*lost || p->size < *lost))
 			*lost = p->size;
 	}
-	if (*lost && *lost <= *arrived)
-		*lost = 0;	/* lost for another reason than its size */
+	if (!*arrived || *lost <= *arrived)
+		*lost = 0;	/* nothing got through (ESP blocked), or lost for another reason than size */
 }
 
 static void queue(struct ms_probe_run *r, enum ms_probe_channel ch, unsigned size, uint8_t flags)
@@ -323,7 +323,7 @@ unsigned ms_probe_findings(const struct ms_probe_result *res, const char *self, 
 	if (res->esp_in == MS_DIR_BLOCKED)
 		problems += say(buf, cap, &at, "ESP (IP protocol 50) from %s to %s is dropped on the way (or %s has no SA to %s): "
 				"%s; if it is allowed, run `meshsec rekey %s`", peer, self, peer, self, esp_fix, peer);
-	if (res->mtu_lost && res->kernel_mtu && res->mtu_lost <= res->kernel_mtu)
+	if (res->mtu_arrived && res->mtu_lost && res->kernel_mtu && res->mtu_lost <= res->kernel_mtu)
 		problems += say(buf, cap, &at, "packets over %u bytes from %s to %s are lost after ESP although the kernel allows "
 				"%u: a link on the way has a smaller MTU and no 'fragmentation needed' reaches %s; lower the "
 				"interface MTU by %u bytes, or let ICMP 'fragmentation needed' / ICMPv6 'packet too big' through",
