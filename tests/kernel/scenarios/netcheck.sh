@@ -53,6 +53,7 @@ n2_fw -D INPUT -p esp -j DROP
 expect_eq "ESP dropped into n2: netcheck exits 1" "$(cat "$NC_OUT/esp_in_dropped.rc")" 1
 check "ESP dropped into n2: names ESP and the direction" \
 	says esp_in_dropped "ESP (IP protocol 50) from n1 to n2 is dropped on the way: allow IP protocol 50"
+expect_eq "ESP dropped into n2: one finding, not also an MTU one" "$(jfield esp_in_dropped problems | python3 -c 'import ast,sys; print(len(ast.literal_eval(sys.stdin.read())))')" 1
 expect_eq "ESP dropped into n2: esp_out" "$(jfield esp_in_dropped directions.esp_out)" blocked
 expect_eq "ESP dropped into n2: esp_in" "$(jfield esp_in_dropped directions.esp_in)" ok
 expect_eq "ESP dropped into n2: clear_out" "$(jfield esp_in_dropped directions.clear_out)" ok
