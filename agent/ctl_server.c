@@ -46,6 +46,12 @@ struct client {
 	size_t discarding;	/* inside an over-long line: bytes thrown away so far */
 	int subscribed;		/* asked for events: the connection only streams them now */
 	unsigned long dropped;	/* events it lost while too much was unread */
+	struct ctl_deferred *pending;	/* a request answered later: nothing more is read until then */
+};
+
+/* A request whose answer comes later; the client may be gone by then (c NULL). */
+struct ctl_deferred {
+	struct client *c;
 };
 
 struct ctl_server {
@@ -59,6 +65,9 @@ struct ctl_server {
 	size_t n_clients;
 	size_t refused;		/* connections turned away since one was last let in */
 	unsigned long last_id;
+	enum ms_ctl_type dtype;		/* the request answered later, if dfn */
+	ctl_deferred_fn dfn;
+	void *dctx;
 };
 
 static void client_free(struct client *c)
@@ -67,6 +76,8 @@ static void client_free(struct client *c)
 	if (c->next)
 		c->next->pprev = c->pprev;
 	c->srv->n_clients--;
+	if (c->pending)
+		c->pending->c = NULL;	/* its owner answers into the void and frees it */
 	bufferevent_free(c->bev);
 	if (c->stall)
 		event_free(c->stall);
@@ -145,6 +156,7 @@ void ctl_publish(struct ctl_server *s, const char *line, const char *time)
 		evbuffer_add(out, "\n", 1);
 	}
 }
+static void defer(struct client *c, const struct ms_ctl_req *req);
 
 static void handle_line(struct client *c, const char *line, size_t len)
 {
@@ -162,9 +174,13 @@ static void handle_line(struct client *c, const char *line, size_t len)
 		return;
 	}
 	if (ms_ctl_changes_state(&req) && c->uid != 0) {
-		snprintf(msg, sizeof(msg), "\"%s\" changes the agent's state: only root may ask (you are uid %u)",
-			 ms_ctl_type_name(req.type), (unsigned)c->uid);
+		snprintf(msg, sizeof(msg), "\"%s\" %s: only root may ask (you are uid %u)",
+			 ms_ctl_type_name(req.type), ms_ctl_root_why(&req), (unsigned)c->uid);
 		reply_error(c, MS_CTL_E_FORBIDDEN, msg);
+		return;
+	}
+	if (c->srv->dfn && req.type == c->srv->dtype) {
+		defer(c, &req);
 		return;
 	}
 	resp = json_object();
@@ -230,7 +246,7 @@ static void serve(struct client *c)
 		return;
 	}
 	for (;;) {
-		if (c->closing || c->subscribed)
+		if (c->closing || c->subscribed || c->pending)
 			return;
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_PAUSE) {
 			client_pause(c);
@@ -251,6 +267,54 @@ static void serve(struct client *c)
 		handle_line(c, line, len);
 		free(line);
 	}
+}
+
+/*
+ * A request answered later: reading stops until the answer is sent, so answers stay in order and
+ * the client holds at most one pending request (its other limits are unchanged).
+ */
+static void defer(struct client *c, const struct ms_ctl_req *req)
+{
+	struct ctl_deferred *d = calloc(1, sizeof(*d));
+	json_t *resp;
+	enum ms_ctl_result rc;
+
+	if (!d) {
+		reply_error(c, MS_CTL_E_FAILED, "out of memory");
+		return;
+	}
+	d->c = c;
+	resp = json_object();
+	rc = c->srv->dfn(c->srv->dctx, req, d, resp);
+	if (rc != MS_CTL_OK) {
+		free(d);
+		send_reply(c, rc, resp);
+		return;
+	}
+	json_decref(resp);
+	c->pending = d;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+void ctl_deferred_reply(struct ctl_deferred *d, enum ms_ctl_result rc, json_t *resp)
+{
+	struct client *c = d->c;
+
+	free(d);
+	if (!c) {
+		json_decref(resp);	/* the client hung up or the server closed meanwhile */
+		return;
+	}
+	c->pending = NULL;
+	send_reply(c, rc, resp);
+	if (!c->eof && !c->paused && !c->closing)
+		bufferevent_enable(c->bev, EV_READ);
+	serve(c);	/* requests that came meanwhile */
+}
+
+void ctl_set_deferred(struct ctl_server *s, enum ms_ctl_type type, ctl_deferred_fn fn, void *ctx)
+{
+	s->dtype = type, s->dfn = fn, s->dctx = ctx;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)

@@ -23,6 +23,18 @@ typedef enum ms_ctl_result (*ctl_handler_fn)(void *ctx, const struct ms_ctl_req 
 
 struct ctl_server;
 
+/*
+ * Requests answered later (netcheck waits on the network).  fn returns MS_CTL_OK to keep d and
+ * answer through ctl_deferred_reply exactly once, after it returned; any other result is sent
+ * at once with resp (fn then forgets d).  Until the answer, the client's further requests wait.
+ */
+struct ctl_deferred;
+typedef enum ms_ctl_result (*ctl_deferred_fn)(void *ctx, const struct ms_ctl_req *req, struct ctl_deferred *d,
+					     json_t *resp);
+void ctl_set_deferred(struct ctl_server *s, enum ms_ctl_type type, ctl_deferred_fn fn, void *ctx);
+/* Sends the answer (resp taken) if the client is still connected, and frees d. */
+void ctl_deferred_reply(struct ctl_deferred *d, enum ms_ctl_result rc, json_t *resp);
+
 /* Creates the socket (0660, group "meshsec" if it exists), replacing a stale one. */
 int ctl_open(struct event_base *base, const char *path, ctl_handler_fn fn, void *ctx, struct ctl_server **out,
 	     struct ms_error *err);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mesh.h"
 #include "mesh_internal.h"
+#include "mesh_netcheck.h"
 #include "udp.h"
 
 #define TICK_MS 100
@@ -144,13 +145,19 @@ static const struct core_ops ops = {
 static void on_udp(evutil_socket_t fd, short what, void *arg)
 {
 	struct mesh *m = arg;
-	uint8_t buf[MS_WIRE_MAX + 1];
+	uint8_t buf[MS_PROBE_WIRE_MAX + 1];
 	struct ms_addr from;
 	ssize_t n;
 
 	(void)what;
 	for (int i = 0; i < RX_BATCH && !m->stopping && (n = udp_recv(fd, buf, sizeof(buf), &from)) >= 0; i++) {
-		enum hs_verdict v = core_input(m->core, &from, buf, (size_t)n, mesh_now_ms());
+		enum hs_verdict v;
+
+		if (ms_wire_is_probe(buf, (size_t)n)) {	/* netcheck's: never the handshake's */
+			mesh_netcheck_input(m, MS_PROBE_CLEAR, &from, buf, (size_t)n);
+			continue;
+		}
+		v = core_input(m->core, &from, buf, (size_t)n, mesh_now_ms());
 
 		if (v != HS_ACCEPTED && v != HS_DROP_UNEXPECTED && v != HS_DROP_SIMULTANEOUS && v != HS_DROP_CHALLENGED) {
 			char a[MS_ADDR_STRLEN];
@@ -262,6 +269,7 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 		m->ev[f] = event_new(base, m->fd[f], EV_READ | EV_PERSIST, on_udp, m);
 		event_add(m->ev[f], NULL);
 	}
+	mesh_netcheck_open(m);
 	core_start(m->core, mesh_now_ms());
 	m->tick = event_new(base, -1, EV_PERSIST, on_tick, m);
 	event_add(m->tick, &tv);
@@ -270,6 +278,7 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 
 void mesh_stop(struct mesh *m)
 {
+	mesh_netcheck_close(m);
 	for (int f = 0; f < 2; f++) {
 		if (m->ev[f])
 			event_free(m->ev[f]);

@@ -48,6 +48,7 @@ struct mesh {
 	char fingerprint[MS_FINGERPRINT_HEX + 1];	/* of the secret (CONTROL.md, "Fingerprints") */
 	mesh_publish_fn publish;	/* NULL: nobody listens for events */
 	void *publish_ctx;
+	struct mesh_netcheck *netcheck;	/* mesh_netcheck.c; NULL: unavailable */
 	struct mesh_opts {
 		bool skip_esp_check;	/* benchmarks on a kernel without ESP: no pair comes up */
 		const char *node_state;	/* where to keep this node's name for the next boot */

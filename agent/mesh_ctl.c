@@ -109,6 +109,7 @@ enum ms_ctl_result mesh_ctl_handle(void *ctx, const struct ms_ctl_req *req, json
 	case MS_CTL_DOWN:
 		return down(m, resp);
 	case MS_CTL_EVENTS:	/* ctl_server.c streams them */
+	case MS_CTL_NETCHECK:	/* answered later, by mesh_netcheck_request (ctl_set_deferred) */
 	case MS_CTL_TYPE_COUNT:
 		break;
 	}

@@ -21,6 +21,7 @@
 #include "meshsec/opts.h"
 #include "log.h"
 #include "mesh.h"
+#include "mesh_netcheck.h"
 #include "metrics_http.h"
 #include "meshsec/node_state.h"
 #include "sd_notify.h"
@@ -202,8 +203,10 @@ int main(int argc, char **argv)
 	/* Without the socket the mesh still runs; status is what is lost, and the log says so. */
 	if (ctl_open(a.base, a.socket, mesh_ctl_handle, &a.mesh, &a.ctl, &err) < 0)
 		log_warnx("%s; meshsec status will not reach this agent", err.msg);
-	else
+	else {
 		mesh_on_events(&a.mesh, publish_events, a.ctl);
+		ctl_set_deferred(a.ctl, MS_CTL_NETCHECK, mesh_netcheck_request, &a.mesh);
+	}
 	if (a.metrics_listen && metrics_http_open(a.base, a.metrics_listen, a.metrics_token, &a.mesh, &a.metrics, &err) < 0)
 		log_warnx("%s; metrics stay available through meshsec metrics", err.msg);
 	/* Type=notify: services ordered after us start once member traffic is protected. */

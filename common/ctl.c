@@ -10,7 +10,7 @@
 #include "meshsec/inventory.h"
 
 static const char *const type_names[MS_CTL_TYPE_COUNT] = {
-	"status", "peers", "show", "metrics", "reload", "rekey", "log-level", "down", "events",
+	"status", "peers", "show", "metrics", "reload", "rekey", "log-level", "down", "events", "netcheck",
 };
 
 static const char *const result_names[MS_CTL_RESULT_COUNT] = {
@@ -31,8 +31,13 @@ const char *ms_ctl_result_name(enum ms_ctl_result r)
 
 bool ms_ctl_changes_state(const struct ms_ctl_req *r)
 {
-	return r->type == MS_CTL_RELOAD || r->type == MS_CTL_REKEY || r->type == MS_CTL_DOWN ||
+	return r->type == MS_CTL_RELOAD || r->type == MS_CTL_REKEY || r->type == MS_CTL_DOWN || r->type == MS_CTL_NETCHECK ||
 	       (r->type == MS_CTL_LOG_LEVEL && r->level >= 0);
+}
+
+const char *ms_ctl_root_why(const struct ms_ctl_req *r)
+{
+	return r->type == MS_CTL_NETCHECK ? "sends probes to a peer" : "changes the agent's state";
 }
 
 static enum ms_ctl_result fail(char *msg, size_t n, enum ms_ctl_result r, const char *fmt, ...)
@@ -52,7 +57,9 @@ static enum ms_ctl_result fail(char *msg, size_t n, enum ms_ctl_result r, const 
 static bool field_allowed(enum ms_ctl_type t, const char *key)
 {
 	if (strcmp(key, "peer") == 0)
-		return t == MS_CTL_SHOW || t == MS_CTL_REKEY;
+		return t == MS_CTL_SHOW || t == MS_CTL_REKEY || t == MS_CTL_NETCHECK;
+	if (strcmp(key, "timeout") == 0)
+		return t == MS_CTL_NETCHECK;
 	if (strcmp(key, "level") == 0)
 		return t == MS_CTL_LOG_LEVEL;
 	return false;
@@ -68,6 +75,12 @@ static enum ms_ctl_result parse_fields(json_t *o, struct ms_ctl_req *r, char *ms
 			continue;
 		if (!field_allowed(r->type, key))
 			return fail(msg, n, MS_CTL_E_UNKNOWN, "unknown field \"%.40s\" for this request", key);
+		if (strcmp(key, "timeout") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > MS_CTL_NETCHECK_MAX_S)
+				return fail(msg, n, MS_CTL_E_MALFORMED, "\"timeout\" must be whole seconds, 1 to %d", MS_CTL_NETCHECK_MAX_S);
+			r->timeout_s = (unsigned)json_integer_value(v);
+			continue;
+		}
 		if (!json_is_string(v))
 			return fail(msg, n, MS_CTL_E_MALFORMED, "\"%s\" must be a string", key);
 		if (strcmp(key, "peer") == 0) {
@@ -83,8 +96,8 @@ static enum ms_ctl_result parse_fields(json_t *o, struct ms_ctl_req *r, char *ms
 				return fail(msg, n, MS_CTL_E_MALFORMED, "\"level\" must be %s", "error, warn, info or debug");
 		}
 	}
-	if (r->type == MS_CTL_SHOW && !r->peer[0])
-		return fail(msg, n, MS_CTL_E_MALFORMED, "\"show\" needs %s", "\"peer\": NAME");
+	if ((r->type == MS_CTL_SHOW || r->type == MS_CTL_NETCHECK) && !r->peer[0])
+		return fail(msg, n, MS_CTL_E_MALFORMED, "\"%s\" needs %s", type_names[r->type], "\"peer\": NAME");
 	return MS_CTL_OK;
 }
 
@@ -112,7 +125,7 @@ enum ms_ctl_result ms_ctl_parse(const char *buf, size_t len, struct ms_ctl_req *
 	}
 	if (!json_is_string(req)) {
 		rc = fail(msg, n, MS_CTL_E_MALFORMED, "\"request\" must be a string, one of %s",
-			  "status, peers, show, metrics, reload, rekey, log-level, down, events");
+			  "status, peers, show, metrics, reload, rekey, log-level, down, events, netcheck");
 		goto out;
 	}
 	for (int t = 0; t < MS_CTL_TYPE_COUNT; t++)

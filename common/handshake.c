@@ -597,6 +597,9 @@ static const uint8_t *context(const struct hs_peer *p, const struct ms_msg *m, b
 		return p->st == HS_RESP_SENT && m->hs_id == p->hs_id ? p->resp_mac : NULL;
 	case MS_MSG_PONG:
 		return p->ping_seq && m->seq == p->ping_seq && m->hs_id == p->up_hs_id ? p->ping_mac : NULL;
+	case MS_MSG_PROBE:
+	case MS_MSG_PROBE_REPLY:
+		break;	/* ms_wire_peek never lets them in: they are common/probe.c's */
 	}
 	return NULL;
 }

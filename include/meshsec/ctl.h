@@ -24,6 +24,7 @@ enum ms_ctl_type {
 	MS_CTL_LOG_LEVEL,	/* read, or set when level is given (setting: root) */
 	MS_CTL_DOWN,		/* remove every tagged object and stop (root) */
 	MS_CTL_EVENTS,		/* switch the connection to a stream of events */
+	MS_CTL_NETCHECK,	/* probe what the network lets through to peer (root: it sends traffic) */
 	MS_CTL_TYPE_COUNT
 };
 
@@ -44,12 +45,16 @@ struct ms_ctl_req {
 	enum ms_ctl_type type;
 	char peer[MS_NAME_MAX + 1];	/* "" when not given */
 	int level;			/* log-level: -1 to read, else 0 error .. 3 debug */
+	unsigned timeout_s;		/* netcheck: 0 for the default */
 };
+#define MS_CTL_NETCHECK_MAX_S 8		/* under the CLI's 10 s wait for an answer */
 
 const char *ms_ctl_type_name(enum ms_ctl_type t);
 const char *ms_ctl_result_name(enum ms_ctl_result r);
 /* True for the requests only root may make. */
 bool ms_ctl_changes_state(const struct ms_ctl_req *r);
+/* Why only root may make it, for the refusal. */
+const char *ms_ctl_root_why(const struct ms_ctl_req *r);
 
 /* Parses one request (without its newline); on error, msg says what is wrong, for the reply. */
 enum ms_ctl_result ms_ctl_parse(const char *buf, size_t len, struct ms_ctl_req *r, char *msg, size_t msg_len);

@@ -13,6 +13,7 @@
 #ifndef MESHSEC_WIRE_H
 #define MESHSEC_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,8 +32,12 @@ enum ms_msg_type {
 	MS_MSG_PING = 4,	/* keepalive: session, sequence, sender's inventory digest */
 	MS_MSG_PONG = 5,	/* answer: the PING's session and sequence, the answerer's digest; chained to the PING */
 	MS_MSG_CHALLENGE = 6,	/* responder -> initiator: "echo my challenge"; chained to the INIT */
+	/* netcheck (common/probe.h): never handed to the handshake engine, never change pair state */
+	MS_MSG_PROBE = 7,	/* run, echo, seq, channel, flags, reply port, padding */
+	MS_MSG_PROBE_REPLY = 8,	/* run, the probe's seq, this reply's channel, flags, probes seen; chained to the probe */
 };
-#define MS_MSG_MAX MS_MSG_CHALLENGE
+#define MS_MSG_MAX MS_MSG_CHALLENGE	/* the handshake's types: ms_wire_peek accepts no others */
+#define MS_PROBE_WIRE_MAX 9216		/* a PROBE (padded to test the path MTU) is at most this long */
 
 struct ms_msg {
 	enum ms_msg_type type;
@@ -46,6 +51,13 @@ struct ms_msg {
 	uint8_t nonce[MS_NONCE_LEN];	/* INIT, RESP */
 	uint32_t spi[2];		/* RESP, CONFIRM: sender's inbound SPI for IPv4, IPv6 (0: none) */
 	uint8_t digest[MS_DIGEST_LEN];	/* PING, PONG: the sender's inventory digest */
+	/* PROBE, PROBE_REPLY (hs_id is the run; echo, in a PROBE, the receiver's probe challenge) */
+	uint16_t pseq;			/* the probe's number within the run */
+	uint8_t channel;		/* PROBE: sent on; PROBE_REPLY: this reply sent on (MS_PROBE_CLEAR, _ESP) */
+	uint8_t pflags;			/* MS_PROBE_F_* */
+	uint16_t reply_port;		/* PROBE: where ESP replies go (clear ones go to the mesh port) */
+	uint16_t pad_len;		/* PROBE: zero bytes that make it as large as wanted */
+	uint64_t seen;			/* PROBE_REPLY: bit i set: probe i of the run arrived */
 };
 
 enum ms_wire_status {
@@ -61,12 +73,20 @@ enum ms_wire_status {
 
 const char *ms_wire_status_name(enum ms_wire_status s);
 
-/* Encodes msg, appending the MAC; returns the length written into out[MS_WIRE_MAX]. */
+/* How long msg is once encoded (a PROBE: up to MS_PROBE_WIRE_MAX, else at most MS_WIRE_MAX). */
+size_t ms_wire_len(const struct ms_msg *msg);
+/* Encodes msg, appending the MAC; returns the length written into out (ms_wire_len bytes). */
 size_t ms_wire_encode(const struct ms_msg *msg, const uint8_t mac_key[MS_KEY_LEN],
-		      const uint8_t prev[MS_WIRE_MAC_LEN], uint8_t out[MS_WIRE_MAX]);
+		      const uint8_t prev[MS_WIRE_MAC_LEN], uint8_t *out);
 
-/* Checks framing and reads type and names only: no secret, no state. */
+/* Checks framing and reads type and names only: no secret, no state.  Handshake types only. */
 enum ms_wire_status ms_wire_peek(const uint8_t *buf, size_t len, struct ms_msg *hdr);
+/* The same for PROBE and PROBE_REPLY only; a PROBE shorter than two replies is refused (SHORT). */
+enum ms_wire_status ms_wire_peek_probe(const uint8_t *buf, size_t len, struct ms_msg *hdr);
+/* The shortest PROBE with msg's names: twice a PROBE_REPLY, so answers never outweigh it. */
+size_t ms_wire_probe_min(const struct ms_msg *msg);
+/* True if buf claims to be a PROBE or PROBE_REPLY (magic, version, type): which peek to use. */
+bool ms_wire_is_probe(const uint8_t *buf, size_t len);
 
 /* Constant-time MAC check. */
 enum ms_wire_status ms_wire_verify(const uint8_t *buf, size_t len, const uint8_t mac_key[MS_KEY_LEN],

@@ -1,0 +1,393 @@
+/*
+ * netcheck's I/O (common/PROTOCOL.md "Reachability probes", agent/CONTROL.md "netcheck"): the
+ * ESP channel's sockets, answering peers' probes, and the runs the control socket asks for,
+ * answered when they end.  What is sent when and what the replies mean is common/probe*.c's.
+ *
+ * The ESP channel is one UDP socket per family WITHOUT the per-socket IPsec bypass: the
+ * kernel's require-mode policies let what it sends to a member out only as ESP, and let in
+ * only what came as ESP.  It is bound to an ephemeral port and sets DF without consulting the
+ * path MTU cache (IP_PMTUDISC_PROBE), so large probes measure the path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mesh.h"
+#include "mesh_internal.h"
+#include "mesh_netcheck.h"
+#include "udp.h"
+
+#define NC_RUNS 4		/* netchecks under way at once */
+#define NC_DEFAULT_S 3
+
+struct nc_run {
+	bool used;
+	struct mesh *m;
+	struct ctl_deferred *d;
+	struct event *ev;
+	int f;			/* 0 IPv4, 1 IPv6 */
+	struct ms_addr to;
+	int mtu_errno;		/* why the kernel gave no MTU figure */
+	struct ms_probe_run r;
+};
+
+struct mesh_netcheck {
+	struct ms_probe_node *node;
+	int fd[2];
+	uint16_t port[2];
+	struct event *ev[2];
+	struct nc_run runs[NC_RUNS];
+	uint64_t spoofed, malformed;
+	uint8_t buf[MS_PROBE_WIRE_MAX + 1];
+};
+
+static const int fam[2] = { AF_INET, AF_INET6 };
+
+static int esp_socket(int f, uint16_t *port)
+{
+	int fd = socket(fam[f], SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), probe;
+	struct sockaddr_storage ss;
+	socklen_t sl = f ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	if (fd < 0)
+		return -errno;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)fam[f];
+	if (f) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		probe = IPV6_PMTUDISC_PROBE;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof(probe));
+	} else {
+		probe = IP_PMTUDISC_PROBE;
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	*port = ntohs(f ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+/*
+ * The kernel's path MTU to the peer after ESP: IP_MTU of a non-bypass socket connected to it
+ * (connecting sends nothing).  0 and *err when there is none (no SA yet, no route).
+ */
+static unsigned kernel_mtu(int f, const struct ms_addr *to, uint16_t port, int *err)
+{
+	int fd = socket(fam[f], SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
+	struct sockaddr_storage ss;
+	socklen_t sl, ml = sizeof(mtu);
+
+	*err = 0;
+	if (fd < 0) {
+		*err = errno;
+		return 0;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (f) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6, s6->sin6_port = htons(port), s6->sin6_addr = to->u.v6, sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET, s4->sin_port = htons(port), s4->sin_addr = to->u.v4, sl = sizeof(*s4);
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    getsockopt(fd, f ? IPPROTO_IPV6 : IPPROTO_IP, f ? IPV6_MTU : IP_MTU, &mtu, &ml) < 0) {
+		*err = errno;
+		mtu = 0;
+	}
+	close(fd);
+	return mtu > 0 ? (unsigned)mtu : 0;
+}
+
+static json_t *dirs_json(const struct ms_probe_result *res)
+{
+	return json_pack("{s:s,s:s,s:s,s:s}", "clear_out", ms_probe_dir_name(res->clear_out), "clear_in",
+			 ms_probe_dir_name(res->clear_in), "esp_out", ms_probe_dir_name(res->esp_out), "esp_in",
+			 ms_probe_dir_name(res->esp_in));
+}
+
+static json_t *rtt_json(bool got, uint64_t us)
+{
+	return got ? json_real((double)us / 1000.0) : json_null();
+}
+
+static json_t *uint_or_null(unsigned v)
+{
+	return v ? json_integer((json_int_t)v) : json_null();
+}
+
+/* What this agent did with the probes the peer sent it: the other side of the same question. */
+static json_t *counts_json(const struct mesh_netcheck *nc, int id, const char *name)
+{
+	const uint64_t *c = ms_probe_counts(nc->node, id, name);
+	json_t *o = json_object();
+
+	for (int v = 0; v < MS_PROBE_VERDICT_COUNT; v++)
+		if (v != MS_PROBE_REPLY_OK && v != MS_PROBE_UNEXPECTED)
+			json_object_set_new(o, ms_probe_verdict_name((enum ms_probe_verdict)v), json_integer((json_int_t)c[v]));
+	return o;
+}
+
+static void run_free(struct nc_run *run)
+{
+	if (run->ev)
+		event_free(run->ev);
+	memset(run, 0, sizeof(*run));
+}
+
+static void finish(struct mesh *m, struct nc_run *run)
+{
+	const char *self = m->conf.inv->nodes[m->conf.self].name;
+	struct ms_probe_result res;
+	char text[2048], addr[MS_ADDR_STRLEN];
+	json_t *resp, *problems = json_array();
+	unsigned n;
+
+	ms_probe_run_result(&run->r, &res);
+	n = ms_probe_findings(&res, self, run->r.name, m->conf.inv->port, text, sizeof(text));
+	for (char *line = text, *nl; *line; line = nl + 1) {
+		if (!(nl = strchr(line, '\n')))
+			break;
+		*nl = '\0';
+		json_array_append_new(problems, json_string(line));
+	}
+	resp = json_pack("{s:s,s:s,s:s,s:i,s:o,s:{s:o,s:o},s:{s:o,s:o,s:o},s:i,s:i,s:o,s:o}", "self", self, "peer",
+			 run->r.name, "address", ms_addr_format(&run->to, addr, sizeof(addr)), "port", (int)m->conf.inv->port,
+			 "directions", dirs_json(&res), "rtt_ms", "clear", rtt_json(res.clear_in == MS_DIR_OK, res.rtt_clear_us),
+			 "esp", rtt_json(res.esp_in == MS_DIR_OK, res.rtt_esp_us), "mtu", "kernel", uint_or_null(res.kernel_mtu),
+			 "arrived", uint_or_null(res.mtu_arrived), "lost", uint_or_null(res.mtu_lost), "probes_sent",
+			 (int)res.probes_sent, "replies", (int)res.replies, "problems", problems, "peer_probes",
+			 counts_json(m->netcheck, run->r.peer, run->r.name));
+	if (run->mtu_errno && resp)
+		json_object_set_new(resp, "mtu_error", json_string(strerror(run->mtu_errno)));
+	if (n)
+		log_info("netcheck to %s: %u problem%s: %s", run->r.name, n, n == 1 ? "" : "s", json_string_value(json_array_get(problems, 0)));
+	else
+		log_info("netcheck to %s: udp/%u and ESP reachable both ways", run->r.name, m->conf.inv->port);
+	ctl_deferred_reply(run->d, resp ? MS_CTL_OK : MS_CTL_E_FAILED, resp ? resp : json_pack("{s:s}", "message", "out of memory"));
+	run_free(run);
+}
+
+/* Sends what is due, then sleeps until the next round or the end. */
+static void step(struct mesh *m, struct nc_run *run)
+{
+	struct mesh_netcheck *nc = m->netcheck;
+	uint64_t now = mesh_now_ms(), next;
+	struct timeval tv;
+	enum ms_probe_channel ch;
+	uint16_t seq;
+	size_t len;
+
+	while ((len = ms_probe_run_next(&run->r, nc->node, now, nc->buf, &ch, &seq)) > 0) {
+		int fd = ch == MS_PROBE_ESP ? nc->fd[run->f] : m->fd[run->f];
+		ssize_t rc = udp_send(fd, &run->to, m->conf.inv->port, nc->buf, len);
+
+		ms_probe_run_sent(&run->r, seq, rc < 0 ? -errno : 0);
+	}
+	if (ms_probe_run_done(&run->r, now)) {
+		finish(m, run);
+		return;
+	}
+	next = ms_probe_run_deadline(&run->r);
+	next = next > now ? next - now : 1;
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+	evtimer_add(run->ev, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct nc_run *run = arg;
+
+	(void)fd, (void)what;
+	step(run->m, run);
+}
+
+enum ms_ctl_result mesh_netcheck_request(void *ctx, const struct ms_ctl_req *req, struct ctl_deferred *d, json_t *resp)
+{
+	struct mesh *m = ctx;
+	struct mesh_netcheck *nc = m->netcheck;
+	const struct ms_node *me = &m->conf.inv->nodes[m->conf.self];
+	const struct core_peer *p;
+	struct nc_run *run = NULL;
+	unsigned mtu;
+	int id = core_peer_find(m->core, req->peer), f, err;
+	struct timeval now = { 0, 0 };
+	uint64_t run_id;
+
+	if (id < 0) {
+		json_object_set_new(resp, "message", json_string("no such peer; `meshsec peers` lists them"));
+		return MS_CTL_E_NOT_FOUND;
+	}
+	p = core_peer(m->core, id);
+	f = me->v4.family && p->v4.family ? 0 : 1;	/* the handshake's family (PROTOCOL.md, "Transport") */
+	if (!nc || nc->fd[f] < 0) {
+		json_object_set_new(resp, "message", json_string("netcheck is unavailable: the agent could not open its ESP probe "
+								  "socket at start (see its log)"));
+		return MS_CTL_E_FAILED;
+	}
+	for (int i = 0; i < NC_RUNS && !run; i++)
+		if (!nc->runs[i].used)
+			run = &nc->runs[i];
+	if (!run) {
+		json_object_set_new(resp, "message", json_string("4 netchecks are under way already; retry in a few seconds"));
+		return MS_CTL_E_FAILED;
+	}
+	memset(run, 0, sizeof(*run));
+	run->m = m, run->d = d, run->f = f;
+	run->to = f ? p->v6 : p->v4;
+	if (!(run->ev = evtimer_new(m->base, on_timer, run))) {
+		json_object_set_new(resp, "message", json_string("out of memory"));
+		return MS_CTL_E_FAILED;
+	}
+	run->used = true;
+	mtu = kernel_mtu(f, &run->to, m->conf.inv->port, &err);
+	run->mtu_errno = err;
+	randombytes_buf(&run_id, sizeof(run_id));
+	ms_probe_run_init(&run->r, id, p->name, run_id | 1, fam[f], nc->port[f], mtu, mesh_now_ms(),
+			  (uint64_t)(req->timeout_s ? req->timeout_s : NC_DEFAULT_S) * 1000);
+	log_info("netcheck to %s requested over the control socket", p->name);
+	evtimer_add(run->ev, &now);	/* at once, but after we return: the answer must not come before */
+	return MS_CTL_OK;
+}
+
+static void send_replies(struct mesh *m, int f, const struct ms_addr *to, const struct ms_probe_out *out)
+{
+	for (size_t i = 0; i < out->n; i++) {
+		const struct ms_probe_dgram *d = &out->d[i];
+		int fd = d->channel == MS_PROBE_ESP ? m->netcheck->fd[f] : m->fd[f];
+
+		/* to the inventory address (checked equal to the source): the port is the MAC'd one */
+		if (fd >= 0 && udp_send(fd, to, d->port ? d->port : m->conf.inv->port, d->buf, d->len) < 0)
+			log_debug("netcheck: reply to %s not sent: %s", ms_probe_verdict_name(MS_PROBE_ANSWERED), strerror(errno));
+	}
+}
+
+void mesh_netcheck_input(struct mesh *m, enum ms_probe_channel ch, const struct ms_addr *from, const uint8_t *buf, size_t len)
+{
+	struct mesh_netcheck *nc = m->netcheck;
+	const struct core_peer *p;
+	struct ms_probe_out out;
+	struct ms_msg h;
+	uint64_t now = mesh_now_ms();
+	char a[MS_ADDR_STRLEN];
+	int id;
+
+	if (!nc)
+		return;
+	/* the handshake's receive filter, cheapest first: framing, names, source, then one MAC */
+	if (ms_wire_peek_probe(buf, len, &h) != MS_WIRE_OK || strcmp(h.receiver, m->conf.inv->nodes[m->conf.self].name) != 0 ||
+	    (id = core_peer_find(m->core, h.sender)) < 0) {
+		nc->malformed++;
+		return;
+	}
+	p = core_peer(m->core, id);
+	if (!ms_addr_equal(from, &p->v4) && !ms_addr_equal(from, &p->v6)) {
+		nc->spoofed++;
+		log_debug("netcheck: a probe claiming to be from %s came from %s: dropped", h.sender, ms_addr_format(from, a, sizeof(a)));
+		return;
+	}
+	if (h.type == MS_MSG_PROBE) {
+		enum ms_probe_verdict v;
+
+		if (ch != MS_PROBE_CLEAR)
+			return;	/* probes come to the mesh port */
+		v = ms_probe_answer(nc->node, id, h.sender, buf, len, now, &out);
+		if (v != MS_PROBE_ANSWERED && v != MS_PROBE_RECORDED)
+			log_debug("netcheck: probe from %s: %s", h.sender, ms_probe_verdict_name(v));
+		send_replies(m, from->family == AF_INET ? 0 : 1, from, &out);
+		return;
+	}
+	{
+		char sender[MS_NAME_MAX + 1];
+		uint64_t run_id = ms_probe_reply_run(buf, len, sender);
+
+		for (int i = 0; i < NC_RUNS; i++) {
+			struct nc_run *run = &nc->runs[i];
+
+			if (run->used && run->r.id == run_id && run->r.peer == id) {
+				enum ms_probe_verdict v = ms_probe_run_input(&run->r, nc->node, ch, buf, len, now);
+
+				if (v != MS_PROBE_REPLY_OK)
+					log_debug("netcheck: reply from %s: %s", sender, ms_probe_verdict_name(v));
+				else if (ms_probe_run_done(&run->r, now))
+					finish(m, run);
+				return;
+			}
+		}
+	}
+}
+
+static void on_esp(evutil_socket_t fd, short what, void *arg)
+{
+	struct mesh *m = arg;
+	struct ms_addr from;
+	ssize_t n;
+
+	(void)what;
+	for (int i = 0; i < 64 && !m->stopping && (n = udp_recv(fd, m->netcheck->buf, sizeof(m->netcheck->buf), &from)) >= 0; i++)
+		mesh_netcheck_input(m, MS_PROBE_ESP, &from, m->netcheck->buf, (size_t)n);
+}
+
+void mesh_netcheck_open(struct mesh *m)
+{
+	const struct ms_node *me = &m->conf.inv->nodes[m->conf.self];
+	struct mesh_netcheck *nc = calloc(1, sizeof(*nc));
+
+	if (!nc || !(nc->node = ms_probe_node_new(m->conf.inv->mesh_name, me->name, m->conf.secret->key))) {
+		free(nc);
+		log_warnx("netcheck unavailable: out of memory");
+		return;
+	}
+	for (int f = 0; f < 2; f++) {
+		nc->fd[f] = -1;
+		if (m->fd[f] < 0)
+			continue;
+		if ((nc->fd[f] = esp_socket(f, &nc->port[f])) < 0) {
+			log_warnx("netcheck: cannot open the %s ESP probe socket: %s; netcheck is unavailable for that family",
+				  f ? "IPv6" : "IPv4", strerror(-nc->fd[f]));
+			nc->fd[f] = -1;
+			continue;
+		}
+		nc->ev[f] = event_new(m->base, nc->fd[f], EV_READ | EV_PERSIST, on_esp, m);
+		event_add(nc->ev[f], NULL);
+	}
+	m->netcheck = nc;
+}
+
+void mesh_netcheck_close(struct mesh *m)
+{
+	struct mesh_netcheck *nc = m->netcheck;
+
+	if (!nc)
+		return;
+	for (int i = 0; i < NC_RUNS; i++)
+		if (nc->runs[i].used) {
+			ctl_deferred_reply(nc->runs[i].d, MS_CTL_E_FAILED, json_pack("{s:s}", "message", "the agent is stopping"));
+			run_free(&nc->runs[i]);
+		}
+	for (int f = 0; f < 2; f++) {
+		if (nc->ev[f])
+			event_free(nc->ev[f]);
+		if (nc->fd[f] >= 0)
+			close(nc->fd[f]);
+	}
+	ms_probe_node_free(nc->node);
+	free(nc);
+	m->netcheck = NULL;
+}
