@@ -70,7 +70,10 @@ static void report(struct doctor *d, const struct reason *r)
 	const char *fix = strcmp(r->code, "no_answer") == 0 ? doctor_unreachable_fix(d)
 			  : strcmp(r->code, "auth_failed") == 0 ? auth_fix : r->agent_fix;
 
-	if (r->what)
+	if (strcmp(r->code, "handshaking") == 0)	/* every start and every new peer: not a fault */
+		doctor_add(d, "peers", DOC_OK, "", "%zu peer%s connecting, handshake under way: %s", r->n, r->n == 1 ? "" : "s",
+			   r->list);
+	else if (r->what)
 		doctor_add(d, "peers", DOC_ERROR, fix, "%zu peer%s %s: %s", r->n, r->n == 1 ? "" : "s", r->what, r->list);
 	else
 		doctor_add(d, "peers", DOC_ERROR, fix, "%zu peer%s not up (%s: %s): %s", r->n, r->n == 1 ? "" : "s", r->code,
@@ -109,6 +112,12 @@ void doctor_agent(struct doctor *d)
 	if (n_drift)
 		doctor_add(d, "drift", DOC_WARN, "ship the current inventory to those nodes (their agents reload by themselves)",
 			   "%zu peer%s run%s another inventory: %s", n_drift, n_drift == 1 ? "" : "s", n_drift == 1 ? "s" : "", drift);
-	if (json_integer_value(json_object_get(counts, "up")) == json_integer_value(json_object_get(counts, "peers")))
-		doctor_add(d, "peers", DOC_OK, "", "all %lld peers up", (long long)json_integer_value(json_object_get(counts, "peers")));
+	if (json_integer_value(json_object_get(counts, "up")) == json_integer_value(json_object_get(counts, "peers"))) {
+		long long n = json_integer_value(json_object_get(counts, "peers"));
+
+		if (n == 1)
+			doctor_add(d, "peers", DOC_OK, "", "the only peer is up");
+		else
+			doctor_add(d, "peers", DOC_OK, "", "all %lld peers up", n);
+	}
 }

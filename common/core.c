@@ -444,10 +444,18 @@ void core_start(struct core *c, uint64_t now_ms)
 /* What a datagram from the peer says about why it may not be up (core_reason.c). */
 static void note_evidence(struct core_peer *p, enum hs_verdict v, uint64_t now_ms)
 {
-	p->heard_ms = now_ms;
-	if (v == HS_DROP_BAD_MAC)
+	/*
+	 * Only a verified MAC proves the peer speaks: anyone can send a datagram with its address,
+	 * and a forgery must not make a silent peer look alive (or its secret look wrong, alone).
+	 */
+	if (v == HS_DROP_BAD_MAC) {
 		p->bad_mac_ms = now_ms;
-	else if (v == HS_DROP_REPLAY)
+		p->bad_macs++;
+		return;
+	}
+	p->heard_ms = now_ms;
+	p->bad_macs = 0;
+	if (v == HS_DROP_REPLAY)
 		p->replay_ms = now_ms;
 	else if (v == HS_DROP_RATE_LIMITED)
 		p->rate_ms = now_ms;

@@ -1,13 +1,21 @@
 /*
  * Why a peer is not up, from what this node observed of it (agent/CONTROL.md, "Reasons").
  *
- * The core keeps, per peer, when it last saw each kind of evidence: any datagram claiming to be
- * from the peer, one that failed its MAC, a replayed or rate-limited keepalive, a kernel refusal
- * of the pair's SAs (with errno and extended-ack text), and whether the shell found a foreign
- * policy on one of its selectors.  A piece of evidence counts while nothing better has happened
- * since (no authentic message after a bad MAC, no established keys after a refusal) and while it
- * is recent: both ends retransmit at least every HS_RETX_MAX_MS, so evidence that stopped coming
- * for twice that (or dead_after_seconds, if longer) describes the past, not the present.
+ * The core keeps, per peer, when it last saw each kind of evidence: an authentic datagram from
+ * the peer, one that failed its MAC, a replayed or rate-limited keepalive, a kernel refusal of
+ * the pair's SAs (with errno and extended-ack text), and whether the shell found a foreign policy
+ * on one of its selectors.  A piece of evidence counts while nothing better has happened since
+ * (no authentic message after a bad MAC, no established keys after a refusal) and while it is
+ * recent: both ends retransmit at least every HS_RETX_MAX_MS, so evidence that stopped coming for
+ * twice that (or dead_after_seconds, if longer) describes the past, not the present.  A refusal
+ * has no age limit (the engine's retry backoff grows past any window, and the reason would flap
+ * with it): keys established end it.
+ *
+ * Anyone can send datagrams with a peer's address, so one failed MAC proves nothing: it takes
+ * two, with no authentic datagram between, and the message says forgery is the other cause.
+ * no_answer and no_handshake are told apart by when the peer last spoke, with hysteresis: a peer
+ * that answers each of our retries (every HS_RETX_MAX_MS at most, which equals the default
+ * dead_after_seconds) would otherwise flip between the two, a warning each time.
  *
  * A change of reason is logged once at warn (the first tries at debug: every start has them),
  * and emitted as an event; status asks core_peer_why at any time.
@@ -83,7 +91,7 @@ void core_peer_why(const struct core *c, int id, uint64_t now, struct core_why *
 		return;
 	core_peer_info(c, id, &info);
 	ms_addr_format(to, addr, sizeof(addr));
-	if (current(p->refused_ms, info.established ? info.established_ms : 0, now, window)) {
+	if (current(p->refused_ms, info.established ? info.established_ms : 0, now, UINT64_MAX)) {
 		snprintf(w->message, sizeof(w->message), "the kernel refused the SAs for %s%s%s%s%s", p->name,
 			 p->refused_errno ? ": " : "", p->refused_errno ? strerror(p->refused_errno) : "",
 			 p->refused_ext[0] ? ": " : "", p->refused_ext);
@@ -94,9 +102,9 @@ void core_peer_why(const struct core *c, int id, uint64_t now, struct core_why *
 			 p->name);
 		say(w, CORE_REASON_POLICY_CONFLICT, "`meshsec status --json` lists it under policy_conflicts; if it is stale, "
 		    "delete it with `ip xfrm policy delete ...` and meshsec installs its own within 30 s");
-	} else if (current(p->bad_mac_ms, info.last_seen_ms, now, window)) {
+	} else if (p->bad_macs >= 2 && current(p->bad_mac_ms, p->heard_ms, now, window)) {
 		snprintf(w->message, sizeof(w->message), "datagrams from %s fail authentication: the mesh secret or the "
-			 "mesh name differs between this node and %s", p->name, p->name);
+			 "mesh name differs from this node's (or someone forges that address)", p->name);
 		say(w, CORE_REASON_AUTH_FAILED, "compare the secret fingerprint and mesh name that `meshsec check` prints on "
 		    "both nodes; ship the same mesh.key and inventory, then restart meshsecd");
 	} else if (current(p->replay_ms, info.last_seen_ms, now, window)) {
@@ -113,7 +121,8 @@ void core_peer_why(const struct core *c, int id, uint64_t now, struct core_why *
 		snprintf(w->message, sizeof(w->message), "handshake with %s under way (%u retransmissions so far)", p->name,
 			 info.tries);
 		say(w, CORE_REASON_HANDSHAKING, "none needed yet; if it stays, `meshsec show` says why");
-	} else if (!p->heard_ms || now - p->heard_ms >= dead) {
+	} else if (!p->heard_ms || now - p->heard_ms >= (p->reason == CORE_REASON_NO_HANDSHAKE ? window : dead) ||
+		   (p->reason == CORE_REASON_NO_ANSWER && p->heard_ms <= p->reason_ms)) {
 		if (p->heard_ms)
 			snprintf(w->message, sizeof(w->message), "no answer from %s at %s port %u for %llu s", p->name, addr,
 				 c->port, (unsigned long long)((now - p->heard_ms) / 1000));
@@ -153,5 +162,7 @@ void core_reason_update(struct core *c, int id, enum peer_state before, uint64_t
 		if (w.code != CORE_REASON_HANDSHAKING)	/* every start has it: not news */
 			core_emit(c, CORE_EV_REASON, id, &w, NULL);
 	}
+	if (w.code != p->reason)
+		p->reason_ms = now;
 	p->reason = w.code;
 }

@@ -110,12 +110,14 @@ struct core_peer {
 	uint32_t counted_spi[2];	/* the inbound SAs in_packets was read from */
 	uint64_t in_errors, healed_ms;	/* inbound integrity + replay errors; last self-heal */
 	/* Evidence for the reason (core_reason.c): when each was last seen, 0 for never. */
-	uint64_t heard_ms;		/* any datagram claiming to be from it, authentic or not */
+	uint64_t heard_ms;		/* an authentic datagram from it (its MAC verified) */
 	uint64_t bad_mac_ms, replay_ms, rate_ms, refused_ms;
+	unsigned bad_macs;		/* failed MACs since the last authentic datagram */
 	int refused_errno;
 	char refused_ext[128];		/* the kernel's extended-ack text, "" if none */
 	bool conflict;			/* the shell says a foreign policy holds one of its selectors */
 	enum core_reason reason;	/* the last one logged */
+	uint64_t reason_ms;		/* since when */
 };
 
 struct core_stats {

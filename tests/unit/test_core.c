@@ -441,6 +441,70 @@ static void test_reason_partition(void **state)
 	assert_int_equal(fn[1].last_event_reason, CORE_REASON_NO_ANSWER);
 }
 
+/* Delivers to a the first n datagrams queued for it, and drops everything else. */
+static void deliver_to_a(size_t n)
+{
+	for (size_t k = 0; k < qn; k++)
+		if (q[k].to == 0 && n) {
+			core_input(fn[0].core, &q[k].src, q[k].buf, q[k].len, now_ms);
+			n--;
+		}
+	qn = 0;
+}
+
+/*
+ * A silent peer whose address someone forges (here: datagrams under another secret): one
+ * failed MAC proves nothing, so a still says no answer; a second says authentication, naming
+ * forgery as the other cause.  The forgeries never count as the peer answering.
+ */
+static void test_reason_forged_source(void **state)
+{
+	uint8_t other[32];
+	struct core_why w;
+
+	(void)state;
+	memset(other, 7, sizeof(other));
+	start(0);
+	start(1);
+	core_free(fn[1].core);
+	fn[1].core = core_new(&inv, 1, other, &ops, &fn[1]);
+	core_start(fn[0].core, now_ms);
+	run_for(40000, true);
+	assert_int_equal(reason_of(0, &w), CORE_REASON_NO_ANSWER);
+	assert_int_equal(core_rekey(fn[1].core, 0, now_ms), 0);
+	deliver_to_a(1);
+	assert_int_equal(reason_of(0, &w), CORE_REASON_NO_ANSWER);
+	assert_non_null(strstr(w.message, "nothing was ever received"));
+	run_for(1000, true);
+	assert_int_equal(core_rekey(fn[1].core, 0, now_ms), 0);
+	deliver_to_a(1);
+	assert_int_equal(reason_of(0, &w), CORE_REASON_AUTH_FAILED);
+	assert_non_null(strstr(w.message, "forges"));
+}
+
+/*
+ * b answers but its kernel refuses every SA, for ten minutes: a's reason for b settles instead
+ * of flipping between no_answer and no_handshake at each retry (each flip is a warning).
+ */
+static void test_reason_does_not_flap(void **state)
+{
+	struct core_why w;
+
+	(void)state;
+	start(0);
+	start(1);
+	fn[1].refuse_adds = 1000000;
+	core_start(fn[0].core, now_ms);
+	core_start(fn[1].core, now_ms);
+	run_for(60000, false);
+	fn[0].events[CORE_EV_REASON] = fn[0].events[CORE_EV_DOWN] = 0;
+	run_for(600000, false);
+	assert_false(pair_up());
+	assert_true(fn[0].events[CORE_EV_REASON] + fn[0].events[CORE_EV_DOWN] <= 2);
+	assert_int_not_equal(reason_of(1, &w), CORE_REASON_NONE);
+	assert_int_equal(reason_of(1, &w), CORE_REASON_KERNEL_REFUSED);
+}
+
 /* The kernel refuses the SAs: the reason carries errno and the extended-ack text. */
 static void test_reason_kernel_refused(void **state)
 {
@@ -486,7 +550,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_pair_comes_up), T(test_restart_needs_no_timer), T(test_spoofed_flood_does_not_starve), T(test_wrong_source_is_spoofed),
 		T(test_reqid_collision), T(test_kernel_refusal_is_retried), T(test_reason_wrong_secret),
-		T(test_reason_partition), T(test_reason_kernel_refused), T(test_rekey_event_and_conflict),
+		T(test_reason_partition), T(test_reason_kernel_refused), T(test_reason_forged_source), T(test_reason_does_not_flap), T(test_rekey_event_and_conflict),
 	};
 
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
