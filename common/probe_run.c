@@ -23,8 +23,6 @@
 #define FINE_STEP 8u
 #define SMALL 0u		/* size 0: the smallest probe (twice a reply) */
 
-static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
-
 void ms_probe_run_init(struct ms_probe_run *r, int peer, const char *name, uint64_t id, int family,
 		       uint16_t esp_port, unsigned kernel_mtu, uint64_t now_ms, uint64_t timeout_ms)
 {
@@ -148,7 +146,7 @@ size_t ms_probe_run_next(struct ms_probe_run *r, struct ms_probe_node *n, uint64
 	p->flags = q->flags;
 	p->size = (uint16_t)(ms_wire_len(&m) + 8 + r->ip_hdr);
 	p->sent_ms = now_ms;
-	len = ms_wire_encode(&m, s->mac_key, zero_mac, buf);
+	len = ms_wire_encode(&m, s->mac_key, probe_zero_mac, buf);
 	memcpy(p->mac, ms_wire_mac(buf, len), MS_WIRE_MAC_LEN);
 	*channel = q->channel;
 	*seq = r->n++;
