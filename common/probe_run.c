@@ -21,7 +21,7 @@
 #define COARSE_STEP 64u
 #define COARSE_N 7u
 #define FINE_STEP 8u
-#define SMALL 0u		/* size 0: the smallest probe (twice a reply) */
+#define SMALL 0u		/* size 0: the smallest probe (ms_wire_probe_min) */
 
 void ms_probe_run_init(struct ms_probe_run *r, int peer, const char *name, uint64_t id, int family,
 		       uint16_t esp_port, unsigned kernel_mtu, uint64_t now_ms, uint64_t timeout_ms)
@@ -135,7 +135,7 @@ size_t ms_probe_run_next(struct ms_probe_run *r, struct ms_probe_node *n, uint64
 	m.channel = q->channel;
 	m.pflags = q->flags;
 	m.reply_port = r->esp_port;
-	/* a sized probe is an inner IP packet of that size; the smallest outweighs its two replies */
+	/* a sized probe is an inner IP packet of that size; the smallest outweighs its two replies on the wire */
 	fixed = ms_wire_len(&m);
 	len = q->size > r->ip_hdr + 8 ? q->size - r->ip_hdr - 8 : 0;
 	len = len < ms_wire_probe_min(&m) ? ms_wire_probe_min(&m) : len > MS_PROBE_WIRE_MAX ? MS_PROBE_WIRE_MAX : len;

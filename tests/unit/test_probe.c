@@ -21,6 +21,9 @@
 
 static const uint8_t secret[32] = { 7, 7, 7 };
 static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
+/* ESP transport with rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305): SPI 4, sequence 4,
+ * IV 8, padding to 4 bytes 0-3, pad length 1, next header 1, ICV 16 (DESIGN.md: 34-37). */
+#define ESP_MAX (4 + 4 + 8 + 3 + 1 + 1 + 16)
 
 /* What the path between a (requester) and b (answerer) does. */
 struct path {
@@ -72,8 +75,9 @@ static void run_netcheck(struct bed *t, const struct path *p, unsigned kernel_mt
 			if (ms_probe_answer(t->b, 0, "a", buf, len, now + 1, &out) == MS_PROBE_ANSWERED)
 				t->answered++;
 			for (size_t i = 0; i < out.n; i++) {
-				/* no amplification: the two replies together never outweigh the probe */
-				assert_true(out.d[0].len + (out.n > 1 ? out.d[1].len : 0) <= len);
+				/* no amplification: on the wire (IPv4 here), the two replies together, one of
+				   them ESP, never outweigh the probe */
+				assert_true(out.d[0].len + 28 + (out.n > 1 ? out.d[1].len + 28 + ESP_MAX : 0) <= len + 28);
 				if ((out.d[i].channel == MS_PROBE_ESP && p->drop_esp_ba) ||
 				    (out.d[i].channel == MS_PROBE_CLEAR && p->drop_clear_ba))
 					continue;
@@ -146,6 +150,41 @@ static void test_wire_roundtrip(void **state)
 	/* a handshake message is not a probe */
 	buf[4] = MS_MSG_PING;
 	assert_false(ms_wire_is_probe(buf, len));
+}
+
+/*
+ * No amplification on the wire: a small probe (one IP + UDP datagram, clear) outweighs its two
+ * replies, each with its own IP + UDP header and one of them ESP, for IPv4 and IPv6 and names
+ * of any length; one byte less and it is refused.
+ */
+static void test_probe_min_on_the_wire(void **state)
+{
+	static const size_t name_lens[] = { 1, 7, MS_NAME_MAX };
+	uint8_t key[MS_KEY_LEN] = { 1 }, buf[MS_PROBE_WIRE_MAX];
+
+	(void)state;
+	assert_int_equal(MS_WIRE_ESP_OVERHEAD_MAX, ESP_MAX);
+	for (size_t i = 0; i < 3; i++)
+		for (size_t j = 0; j < 3; j++) {
+			struct ms_msg m = { .type = MS_MSG_PROBE }, r = { .type = MS_MSG_PROBE_REPLY }, d;
+			size_t min, reply, len;
+
+			memset(m.sender, 'a', name_lens[i]);
+			memset(m.receiver, 'b', name_lens[j]);
+			memcpy(r.sender, m.receiver, sizeof(r.sender));
+			memcpy(r.receiver, m.sender, sizeof(r.receiver));
+			min = ms_wire_probe_min(&m);
+			reply = ms_wire_len(&r);
+			for (unsigned ip = 20; ip <= 40; ip += 20)
+				assert_true(min + 8 + ip >= (reply + 8 + ip) + (reply + 8 + ip + ESP_MAX));
+			m.pad_len = (uint16_t)(min - ms_wire_len(&m));
+			len = ms_wire_encode(&m, key, zero_mac, buf);
+			assert_int_equal(len, min);
+			assert_int_equal(ms_wire_peek_probe(buf, len, &d), MS_WIRE_OK);
+			m.pad_len--;
+			len = ms_wire_encode(&m, key, zero_mac, buf);
+			assert_int_equal(ms_wire_peek_probe(buf, len, &d), MS_WIRE_SHORT);
+		}
 }
 
 static void test_all_open(void **state)
@@ -333,6 +372,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wire_roundtrip),
+		cmocka_unit_test(test_probe_min_on_the_wire),
 		cmocka_unit_test(test_all_open),
 		cmocka_unit_test(test_directions),
 		cmocka_unit_test(test_mtu_black_hole),

@@ -97,7 +97,7 @@ for k in $(seq 1 20); do in_node 1 "$INJECT" replay "$(node4 2)" 4801 "$RESULTS/
 # Forged: framed as PROBEs from n1 (so they reach the MAC check), under a MAC nobody computed.
 in_node 1 python3 - "$(node4 2)" <<'EOF'
 import os, socket, sys
-body = os.urandom(16 + 8 + 16) + bytes([0, 1, 1, 1, 0, 0]) + (68).to_bytes(2, "big") + bytes(68)
+body = os.urandom(16 + 8 + 16) + bytes([0, 1, 1, 1, 0, 0]) + (300).to_bytes(2, "big") + bytes(300)
 msg = b"MSH\x02\x07\x00\x02\x02n1n2" + body + os.urandom(32)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for _ in range(100):
