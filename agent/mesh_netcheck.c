@@ -150,6 +150,18 @@ static void run_free(struct nc_run *run)
 	memset(run, 0, sizeof(*run));
 }
 
+/*
+ * Frees the run, then answers it: the answer serves the client's next pipelined request at
+ * once, and that one may need this slot (resp must not point into the run).
+ */
+static void run_end(struct nc_run *run, enum ms_ctl_result rc, json_t *resp)
+{
+	struct ctl_deferred *d = run->d;
+
+	run_free(run);
+	ctl_deferred_reply(d, rc, resp);
+}
+
 static void finish(struct mesh *m, struct nc_run *run)
 {
 	const char *self = m->conf.inv->nodes[m->conf.self].name;
@@ -179,8 +191,7 @@ static void finish(struct mesh *m, struct nc_run *run)
 		log_info("netcheck to %s: %u problem%s: %s", run->r.name, n, n == 1 ? "" : "s", json_string_value(json_array_get(problems, 0)));
 	else
 		log_info("netcheck to %s: udp/%u and ESP reachable both ways", run->r.name, m->conf.inv->port);
-	ctl_deferred_reply(run->d, resp ? MS_CTL_OK : MS_CTL_E_FAILED, resp ? resp : json_pack("{s:s}", "message", "out of memory"));
-	run_free(run);
+	run_end(run, resp ? MS_CTL_OK : MS_CTL_E_FAILED, resp ? resp : json_pack("{s:s}", "message", "out of memory"));
 }
 
 /* Sends what is due, then sleeps until the next round or the end. */
@@ -376,11 +387,10 @@ void mesh_netcheck_close(struct mesh *m)
 
 	if (!nc)
 		return;
+	m->netcheck = NULL;	/* a request served by an answer below finds netcheck gone */
 	for (int i = 0; i < NC_RUNS; i++)
-		if (nc->runs[i].used) {
-			ctl_deferred_reply(nc->runs[i].d, MS_CTL_E_FAILED, json_pack("{s:s}", "message", "the agent is stopping"));
-			run_free(&nc->runs[i]);
-		}
+		if (nc->runs[i].used)
+			run_end(&nc->runs[i], MS_CTL_E_FAILED, json_pack("{s:s}", "message", "the agent is stopping"));
 	for (int f = 0; f < 2; f++) {
 		if (nc->ev[f])
 			event_free(nc->ev[f]);

@@ -3,7 +3,8 @@
 # in n2 dropping inbound ESP (netcheck names ESP and the direction); one dropping the handshake
 # port before IPsec (names the port); n2's link MTU lowered (the MTU found drops and is named);
 # recorded probes replayed and forged ones sent to n2 change no pair state, are not answered as
-# fresh, and leave netcheck working.  Asserted on the CLI's output and the agents' state.
+# fresh, and leave netcheck working; a client's pipelined netcheck with the other slots taken
+# runs.  Asserted on the CLI's output and the agents' state.
 modprobe -d /run/modroot -a ip_tables iptable_filter x_tables xt_tcpudp xt_policy >>"$RESULTS/modprobe.log" 2>&1
 mesh_up 2
 NC_OUT=$RESULTS/netcheck
@@ -125,5 +126,28 @@ sleep 3.5
 check "n1's agent survives a client gone before its netcheck answer" agent_alive 1
 netcheck final
 expect_eq "and answers the next netcheck" "$(cat "$NC_OUT/final.rc")" 0
+
+# --- a client's pipelined netcheck starts as its previous one ends, with the 3 other slots taken ---
+n2_fw -A INPUT -p esp -j DROP	# so every run lasts to its timeout
+busy=""
+for k in 1 2 3; do
+	in_node 1 "$MESHSEC" netcheck n2 --timeout 4 --socket "$(sock 1)" >"$NC_OUT/busy$k.txt" 2>&1 &
+	busy="$busy $!"
+done
+sleep 0.5
+in_node 1 python3 - "$(sock 1)" >"$NC_OUT/pipelined.txt" 2>&1 <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+req = json.dumps({"version": 1, "request": "netcheck", "peer": "n2", "timeout": 1}) + "\n"
+s.sendall((req + req).encode())
+f = s.makefile("rb")
+for _ in range(2):
+    r = json.loads(f.readline())
+    print(r["result"], r.get("message", ""))
+EOF
+for p in $busy; do wait "$p"; done
+n2_fw -D INPUT -p esp -j DROP
+expect_eq "pipelined netchecks with 3 others under way: both answered" "$(cut -d' ' -f1 "$NC_OUT/pipelined.txt" | tr '\n' ' ')" "ok ok "
 agents_stop_all
 check_sanitizers
