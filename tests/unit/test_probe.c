@@ -29,6 +29,9 @@ static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
 struct path {
 	bool drop_clear_ab, drop_clear_ba, drop_esp_ab, drop_esp_ba, no_sa;
 	unsigned esp_mtu_ab;	/* ESP probes a -> b with a larger inner packet are lost (0: none) */
+	/* the shell says a has no current SA to b, and why (NULL: it has one); where the kernel
+	   takes ESP sends without an SA and drops them (xfrm_larval_drop), say drop_esp_ab too */
+	const char *no_sa_why;
 };
 
 struct bed {
@@ -59,6 +62,8 @@ static void run_netcheck(struct bed *t, const struct path *p, unsigned kernel_mt
 	uint64_t now = t0;
 
 	ms_probe_run_init(&r, 0, "b", 0x1234 + t0, AF_INET, 40000, kernel_mtu, now, 3000);
+	if (p->no_sa_why)
+		ms_probe_run_no_sa(&r, p->no_sa_why);
 	while (!ms_probe_run_done(&r, now)) {
 		enum ms_probe_channel ch;
 		uint16_t seq;
@@ -88,6 +93,8 @@ static void run_netcheck(struct bed *t, const struct path *p, unsigned kernel_mt
 		}
 		now += 10;
 	}
+	if (p->no_sa_why)
+		ms_probe_run_no_sa(&r, p->no_sa_why);	/* the shell asks again at the end */
 	ms_probe_run_result(&r, res);
 }
 
@@ -227,7 +234,12 @@ static void test_directions(void **state)
 		{ { .drop_clear_ab = true, .drop_esp_ab = true }, MS_DIR_UNKNOWN, MS_DIR_UNKNOWN, MS_DIR_UNKNOWN, MS_DIR_UNKNOWN,
 		  "no answer from b's agent", 1 },
 		{ { .no_sa = true }, MS_DIR_OK, MS_DIR_OK, MS_DIR_NO_SA, MS_DIR_OK,
-		  "ESP cannot leave a for b: the kernel has no SA", 1 },
+		  "a has no SA to b (the kernel refused to send ESP: ", 1 },
+		/* no SA, the kernel takes ESP sends and drops them, the peer's ESP replies find no SA
+		   here: "no SA" with the reason, never ESP blamed on the firewall */
+		{ { .drop_esp_ab = true, .drop_esp_ba = true, .no_sa_why = "handshake with b under way (2 retransmissions so far)" },
+		  MS_DIR_OK, MS_DIR_OK, MS_DIR_NO_SA, MS_DIR_NO_SA,
+		  "a has no SA to b (handshake with b under way (2 retransmissions so far)): ESP between them cannot be checked", 1 },
 	};
 
 	(void)state;
@@ -247,8 +259,41 @@ static void test_directions(void **state)
 		/* one fault, one finding: a blocked ESP path is not also blamed on the MTU */
 		assert_int_equal(ms_probe_findings(&res, "a", "b", 4801, text, sizeof(text)), cases[i].problems);
 		assert_non_null(strstr(text, cases[i].says));
+		assert_null(strstr(text, "dropped on the way") && cases[i].eo == MS_DIR_NO_SA ? text : NULL);
 		bed_free(&t);
 	}
+}
+
+/*
+ * No SA, and the kernel's figure is the blackhole route's (65536): no MTU is reported or
+ * blamed, and no ESP direction is called blocked.  Once the pair is up by the end, evidence
+ * wins: directions that got through are ok.
+ */
+static void test_no_sa_mtu(void **state)
+{
+	struct ms_probe_result res;
+	char text[2048];
+	struct bed t;
+
+	(void)state;
+	bed_init(&t);
+	run_netcheck(&t, &(struct path){ .drop_esp_ab = true, .drop_esp_ba = true, .no_sa_why = "the kernel refused the SAs for b" },
+		     65536, 0, &res);
+	assert_int_equal(res.esp_out, MS_DIR_NO_SA);
+	assert_int_equal(res.esp_in, MS_DIR_NO_SA);
+	assert_int_equal(res.kernel_mtu, 0);
+	assert_int_equal(res.mtu_arrived, 0);
+	assert_int_equal(ms_probe_findings(&res, "a", "b", 4801, text, sizeof(text)), 1);
+	assert_null(strstr(text, "MTU"));
+	assert_non_null(strstr(text, "(the kernel refused the SAs for b)"));
+	bed_free(&t);
+
+	bed_init(&t);
+	run_netcheck(&t, &(struct path){ .no_sa_why = "handshake with b under way" }, 1438, 0, &res);
+	assert_int_equal(res.esp_out, MS_DIR_OK);
+	assert_int_equal(res.esp_in, MS_DIR_OK);
+	assert_int_equal(ms_probe_findings(&res, "a", "b", 4801, text, sizeof(text)), 0);
+	bed_free(&t);
 }
 
 /* A link on the way with a smaller MTU: the largest inner packet that arrived is within 8 bytes. */
@@ -376,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_all_open),
 		cmocka_unit_test(test_directions),
 		cmocka_unit_test(test_mtu_black_hole),
+		cmocka_unit_test(test_no_sa_mtu),
 		cmocka_unit_test(test_answerer_checks),
 		cmocka_unit_test(test_budget),
 	};

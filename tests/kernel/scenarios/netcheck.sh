@@ -4,8 +4,9 @@
 # port before IPsec (names the port); n2's link MTU lowered (the MTU found drops and is named);
 # recorded probes replayed and forged ones sent to n2 change no pair state, are not answered as
 # fresh, and leave netcheck working; a client's pipelined netcheck with the other slots taken
-# runs.  Asserted on the CLI's output and the agents' state.
-modprobe -d /run/modroot -a ip_tables iptable_filter x_tables xt_tcpudp xt_policy >>"$RESULTS/modprobe.log" 2>&1
+# runs; a pair without SAs whose port passes is told "no SA" with its reason, never blamed on the
+# firewall.  Asserted on the CLI's output and the agents' state.
+modprobe -d /run/modroot -a ip_tables iptable_filter x_tables xt_tcpudp xt_policy xt_u32 >>"$RESULTS/modprobe.log" 2>&1
 mesh_up 2
 NC_OUT=$RESULTS/netcheck
 mkdir -p "$NC_OUT"
@@ -149,5 +150,27 @@ EOF
 for p in $busy; do wait "$p"; done
 n2_fw -D INPUT -p esp -j DROP
 expect_eq "pipelined netchecks with 3 others under way: both answered" "$(cut -d' ' -f1 "$NC_OUT/pipelined.txt" | tr '\n' ' ')" "ok ok "
+
+# --- the pair has no SA while the handshake port passes: n1's agent restarted without its SAs,
+# and n2 dropping every handshake message from n1 (types 1-6) but not the probes (7, 8) ---
+agent_kill 1
+ip -n n1 xfrm state flush	# only ours in this namespace; the policies stay (fail closed)
+n2_fw -A INPUT -p udp --dport 4801 -m u32 --u32 "0>>22&0x3C@12>>24&0xFF=1:6" -j DROP
+agent_start 1
+n1_answers() { in_node 1 "$MESHSEC" status --socket "$(sock 1)" >/dev/null 2>&1; [ $? -ne 2 ]; }
+check "n1's agent answers again" wait_until 10 n1_answers
+netcheck no_sa
+check "no SA: n1 says n2 is not up" test "$(peer_field 1 n2 state)" != up
+expect_eq "no SA: esp_out" "$(jfield no_sa directions.esp_out)" no-sa
+expect_eq "no SA: esp_in" "$(jfield no_sa directions.esp_in)" no-sa
+expect_eq "no SA: clear_out" "$(jfield no_sa directions.clear_out)" ok
+expect_eq "no SA: clear_in" "$(jfield no_sa directions.clear_in)" ok
+# the peer's reason, as status gives it: the handshake under way, then (after 3 tries) no answer
+check "no SA: the finding says n1 has no SA to n2, with the peer's reason" \
+	grep -qE "n1 has no SA to n2 \((handshake with n2 under way|no answer from n2 at|n2 answers)" "$NC_OUT/no_sa.txt"
+check "no SA: no finding blames the firewall for ESP" sh -c "! grep -q 'IP protocol 50) from' $NC_OUT/no_sa.txt"
+expect_eq "no SA: no kernel MTU figure (a blackhole route says 65536)" "$(jfield no_sa mtu.kernel)" null
+expect_eq "no SA: one finding" "$(jfield no_sa problems | python3 -c 'import ast,sys; print(len(ast.literal_eval(sys.stdin.read())))')" 1
+
 agents_stop_all
 check_sanitizers
