@@ -330,6 +330,31 @@ enum ms_ctl_result mesh_netcheck_request(void *ctx, const struct ms_ctl_req *req
 	return MS_CTL_OK;
 }
 
+void mesh_netcheck_reloaded(struct mesh *m)
+{
+	struct mesh_netcheck *nc = m->netcheck;
+
+	if (!nc)
+		return;
+	for (int i = 0; i < NC_RUNS; i++) {
+		struct nc_run *run = &nc->runs[i];
+		const struct core_peer *p;
+		char msg[2 * MS_NAME_MAX + 128];
+
+		if (!run->used)
+			continue;
+		p = run->r.peer >= 0 && (size_t)run->r.peer < core_peer_slots(m->core) ? core_peer(m->core, run->r.peer) : NULL;
+		if (!p || !p->used || strcmp(p->name, run->r.name) != 0)
+			snprintf(msg, sizeof(msg), "%s was removed by a reload", run->r.name);
+		else if (!ms_addr_equal(&run->to, run->f ? &p->v6 : &p->v4))
+			snprintf(msg, sizeof(msg), "%s's address was changed by a reload: run netcheck again", run->r.name);
+		else
+			continue;
+		log_info("netcheck to %s ended: %s", run->r.name, msg);
+		run_end(run, MS_CTL_E_FAILED, json_pack("{s:s}", "message", msg));
+	}
+}
+
 static void send_replies(struct mesh *m, int f, const struct ms_addr *to, const struct ms_probe_out *out)
 {
 	for (size_t i = 0; i < out->n; i++) {

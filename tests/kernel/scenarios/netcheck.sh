@@ -5,7 +5,7 @@
 # recorded probes replayed and forged ones sent to n2 change no pair state, are not answered as
 # fresh, and leave netcheck working; a client's pipelined netcheck with the other slots taken
 # runs; a pair without SAs whose port passes is told "no SA" with its reason, never blamed on the
-# firewall.  Asserted on the CLI's output and the agents' state.
+# firewall; a reload removing the peer ends its run at once.  Asserted on the CLI's output and the agents' state.
 modprobe -d /run/modroot -a ip_tables iptable_filter x_tables xt_tcpudp xt_policy xt_u32 >>"$RESULTS/modprobe.log" 2>&1
 mesh_up 2
 NC_OUT=$RESULTS/netcheck
@@ -171,6 +171,22 @@ check "no SA: the finding says n1 has no SA to n2, with the peer's reason" \
 check "no SA: no finding blames the firewall for ESP" sh -c "! grep -q 'IP protocol 50) from' $NC_OUT/no_sa.txt"
 expect_eq "no SA: no kernel MTU figure (a blackhole route says 65536)" "$(jfield no_sa mtu.kernel)" null
 expect_eq "no SA: one finding" "$(jfield no_sa problems | python3 -c 'import ast,sys; print(len(ast.literal_eval(sys.stdin.read())))')" 1
+
+# --- a reload that removes the peer ends its netcheck at once, saying so ---
+in_node 1 "$MESHSEC" netcheck n2 --timeout 6 --socket "$(sock 1)" >"$NC_OUT/removed.txt" 2>&1 &
+nc_pid=$!
+sleep 0.5
+write_inventory 1
+in_node 1 "$MESHSEC" reload --socket "$(sock 1)" >"$NC_OUT/reload.txt" 2>&1
+t0=$(date +%s%N)
+wait "$nc_pid"
+echo $? >"$NC_OUT/removed.rc"
+t1=$(date +%s%N)
+expect_eq "n2 removed mid-run: netcheck exits 2" "$(cat "$NC_OUT/removed.rc")" 2
+check "n2 removed mid-run: the answer says so" says removed "n2 was removed by a reload"
+check "n2 removed mid-run: answered at the reload, not at the timeout ($(( (t1 - t0) / 1000000 )) ms)" test $(( (t1 - t0) / 1000000 )) -lt 2000
+n2_fw -D INPUT -p udp --dport 4801 -m u32 --u32 "0>>22&0x3C@12>>24&0xFF=1:6" -j DROP
+check "n1's agent survives" agent_alive 1
 
 agents_stop_all
 check_sanitizers
