@@ -22,6 +22,7 @@
 #include "mesh.h"
 #include "mesh_internal.h"
 #include "mesh_netcheck.h"
+#include "meshsec/xnl.h"
 #include "udp.h"
 
 #define NC_RUNS 4		/* netchecks under way at once */
@@ -34,7 +35,7 @@ struct nc_run {
 	struct event *ev;
 	int f;			/* 0 IPv4, 1 IPv6 */
 	struct ms_addr to;
-	int mtu_errno;		/* why the kernel gave no MTU figure */
+	char mtu_error[128];	/* why the kernel gave no MTU figure */
 	struct ms_probe_run r;
 };
 
@@ -80,14 +81,13 @@ static int esp_socket(int f, uint16_t *port)
 	return fd;
 }
 
-/*
- * The kernel's path MTU to the peer after ESP: IP_MTU of a non-bypass socket connected to it
- * (connecting sends nothing).  0 and *err when there is none (no SA yet, no route).
- */
-static unsigned kernel_mtu(int f, const struct ms_addr *to, uint16_t port, int *err)
+/* IP_MTU of a socket connected to the peer (connecting sends nothing); bypass: with the
+ * per-socket IPsec bypass, so the route's own MTU, without ESP.  0 and *err when there is none. */
+static unsigned connected_mtu(int f, const struct ms_addr *to, uint16_t port, bool bypass, int *err)
 {
-	int fd = socket(fam[f], SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
+	int fd = socket(fam[f], SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0, rc;
 	struct sockaddr_storage ss;
+	struct ms_error e;
 	socklen_t sl, ml = sizeof(mtu);
 
 	*err = 0;
@@ -105,13 +105,60 @@ static unsigned kernel_mtu(int f, const struct ms_addr *to, uint16_t port, int *
 
 		s4->sin_family = AF_INET, s4->sin_port = htons(port), s4->sin_addr = to->u.v4, sl = sizeof(*s4);
 	}
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
-	    getsockopt(fd, f ? IPPROTO_IPV6 : IPPROTO_IP, f ? IPV6_MTU : IP_MTU, &mtu, &ml) < 0) {
+	if (bypass && (rc = xnl_socket_bypass(fd, fam[f], &e)) < 0) {
+		*err = -rc;
+		mtu = 0;
+	} else if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
+		   getsockopt(fd, f ? IPPROTO_IPV6 : IPPROTO_IP, f ? IPV6_MTU : IP_MTU, &mtu, &ml) < 0) {
 		*err = errno;
 		mtu = 0;
 	}
 	close(fd);
 	return mtu > 0 ? (unsigned)mtu : 0;
+}
+
+/*
+ * The kernel's path MTU to the peer after ESP: IP_MTU of a non-bypass socket connected to it.
+ * 0 and why in err when there is none (no route), or when it is above the route's own MTU:
+ * without an SA the kernel routes the peer to a blackhole (xfrm_larval_drop), whose MTU is 65536.
+ */
+static unsigned kernel_mtu(int f, const struct ms_addr *to, uint16_t port, char *err, size_t cap)
+{
+	int e;
+	unsigned esp = connected_mtu(f, to, port, false, &e), route;
+
+	err[0] = '\0';
+	if (!esp) {
+		snprintf(err, cap, "%s", strerror(e));
+		return 0;
+	}
+	route = connected_mtu(f, to, port, true, &e);
+	if (route && esp > route) {
+		snprintf(err, cap, "the kernel's figure (%u) is above the route's MTU (%u): no SA", esp, route);
+		return 0;
+	}
+	return esp;
+}
+
+/*
+ * Whether the pair has a current outbound SA for family f, by the core's account; if not, why
+ * (the peer's reason, as status gives it).
+ */
+static bool pair_has_sa(struct mesh *m, int id, int f, char *why, size_t cap)
+{
+	const struct core_peer *p = core_peer(m->core, id);
+	struct hs_peer_info info;
+	struct core_why w;
+
+	core_peer_info(m->core, id, &info);
+	if (p->state == PEER_UP && info.out_spi[f])
+		return true;
+	core_peer_why(m->core, id, mesh_now_ms(), &w);
+	if (w.message[0])
+		snprintf(why, cap, "%s", w.message);
+	else
+		snprintf(why, cap, "the pair has no %s SA", f ? "IPv6" : "IPv4");
+	return false;
 }
 
 static json_t *dirs_json(const struct ms_probe_result *res)
@@ -150,14 +197,28 @@ static void run_free(struct nc_run *run)
 	memset(run, 0, sizeof(*run));
 }
 
+/*
+ * Frees the run, then answers it: the answer serves the client's next pipelined request at
+ * once, and that one may need this slot (resp must not point into the run).
+ */
+static void run_end(struct nc_run *run, enum ms_ctl_result rc, json_t *resp)
+{
+	struct ctl_deferred *d = run->d;
+
+	run_free(run);
+	ctl_deferred_reply(d, rc, resp);
+}
+
 static void finish(struct mesh *m, struct nc_run *run)
 {
 	const char *self = m->conf.inv->nodes[m->conf.self].name;
 	struct ms_probe_result res;
-	char text[2048], addr[MS_ADDR_STRLEN];
+	char text[2048], addr[MS_ADDR_STRLEN], why[256];
 	json_t *resp, *problems = json_array();
 	unsigned n;
 
+	if (!pair_has_sa(m, run->r.peer, run->f, why, sizeof(why)))
+		ms_probe_run_no_sa(&run->r, why);
 	ms_probe_run_result(&run->r, &res);
 	n = ms_probe_findings(&res, self, run->r.name, m->conf.inv->port, text, sizeof(text));
 	for (char *line = text, *nl; *line; line = nl + 1) {
@@ -173,14 +234,15 @@ static void finish(struct mesh *m, struct nc_run *run)
 			 "arrived", uint_or_null(res.mtu_arrived), "lost", uint_or_null(res.mtu_lost), "probes_sent",
 			 (int)res.probes_sent, "replies", (int)res.replies, "problems", problems, "peer_probes",
 			 counts_json(m->netcheck, run->r.peer, run->r.name));
-	if (run->mtu_errno && resp)
-		json_object_set_new(resp, "mtu_error", json_string(strerror(run->mtu_errno)));
+	if (resp && res.no_sa)
+		json_object_set_new(resp, "mtu_error", json_string("no SA to the peer"));
+	else if (resp && run->mtu_error[0])
+		json_object_set_new(resp, "mtu_error", json_string(run->mtu_error));
 	if (n)
 		log_info("netcheck to %s: %u problem%s: %s", run->r.name, n, n == 1 ? "" : "s", json_string_value(json_array_get(problems, 0)));
 	else
 		log_info("netcheck to %s: udp/%u and ESP reachable both ways", run->r.name, m->conf.inv->port);
-	ctl_deferred_reply(run->d, resp ? MS_CTL_OK : MS_CTL_E_FAILED, resp ? resp : json_pack("{s:s}", "message", "out of memory"));
-	run_free(run);
+	run_end(run, resp ? MS_CTL_OK : MS_CTL_E_FAILED, resp ? resp : json_pack("{s:s}", "message", "out of memory"));
 }
 
 /* Sends what is due, then sleeps until the next round or the end. */
@@ -226,7 +288,8 @@ enum ms_ctl_result mesh_netcheck_request(void *ctx, const struct ms_ctl_req *req
 	const struct core_peer *p;
 	struct nc_run *run = NULL;
 	unsigned mtu;
-	int id = core_peer_find(m->core, req->peer), f, err;
+	int id = core_peer_find(m->core, req->peer), f;
+	char why[256];
 	struct timeval now = { 0, 0 };
 	uint64_t run_id;
 
@@ -256,14 +319,40 @@ enum ms_ctl_result mesh_netcheck_request(void *ctx, const struct ms_ctl_req *req
 		return MS_CTL_E_FAILED;
 	}
 	run->used = true;
-	mtu = kernel_mtu(f, &run->to, m->conf.inv->port, &err);
-	run->mtu_errno = err;
+	mtu = kernel_mtu(f, &run->to, m->conf.inv->port, run->mtu_error, sizeof(run->mtu_error));
 	randombytes_buf(&run_id, sizeof(run_id));
 	ms_probe_run_init(&run->r, id, p->name, run_id | 1, fam[f], nc->port[f], mtu, mesh_now_ms(),
 			  (uint64_t)(req->timeout_s ? req->timeout_s : NC_DEFAULT_S) * 1000);
+	if (!pair_has_sa(m, id, f, why, sizeof(why)))
+		ms_probe_run_no_sa(&run->r, why);
 	log_info("netcheck to %s requested over the control socket", p->name);
 	evtimer_add(run->ev, &now);	/* at once, but after we return: the answer must not come before */
 	return MS_CTL_OK;
+}
+
+void mesh_netcheck_reloaded(struct mesh *m)
+{
+	struct mesh_netcheck *nc = m->netcheck;
+
+	if (!nc)
+		return;
+	for (int i = 0; i < NC_RUNS; i++) {
+		struct nc_run *run = &nc->runs[i];
+		const struct core_peer *p;
+		char msg[2 * MS_NAME_MAX + 128];
+
+		if (!run->used)
+			continue;
+		p = run->r.peer >= 0 && (size_t)run->r.peer < core_peer_slots(m->core) ? core_peer(m->core, run->r.peer) : NULL;
+		if (!p || !p->used || strcmp(p->name, run->r.name) != 0)
+			snprintf(msg, sizeof(msg), "%s was removed by a reload", run->r.name);
+		else if (!ms_addr_equal(&run->to, run->f ? &p->v6 : &p->v4))
+			snprintf(msg, sizeof(msg), "%s's address was changed by a reload: run netcheck again", run->r.name);
+		else
+			continue;
+		log_info("netcheck to %s ended: %s", run->r.name, msg);
+		run_end(run, MS_CTL_E_FAILED, json_pack("{s:s}", "message", msg));
+	}
 }
 
 static void send_replies(struct mesh *m, int f, const struct ms_addr *to, const struct ms_probe_out *out)
@@ -376,11 +465,10 @@ void mesh_netcheck_close(struct mesh *m)
 
 	if (!nc)
 		return;
+	m->netcheck = NULL;	/* a request served by an answer below finds netcheck gone */
 	for (int i = 0; i < NC_RUNS; i++)
-		if (nc->runs[i].used) {
-			ctl_deferred_reply(nc->runs[i].d, MS_CTL_E_FAILED, json_pack("{s:s}", "message", "the agent is stopping"));
-			run_free(&nc->runs[i]);
-		}
+		if (nc->runs[i].used)
+			run_end(&nc->runs[i], MS_CTL_E_FAILED, json_pack("{s:s}", "message", "the agent is stopping"));
 	for (int f = 0; f < 2; f++) {
 		if (nc->ev[f])
 			event_free(nc->ev[f]);

@@ -12,6 +12,12 @@ void mesh_netcheck_open(struct mesh *m);
 void mesh_netcheck_close(struct mesh *m);
 /* A PROBE or PROBE_REPLY from `from`, received on the mesh socket (clear) or the ESP one. */
 void mesh_netcheck_input(struct mesh *m, enum ms_probe_channel ch, const struct ms_addr *from, const uint8_t *buf, size_t len);
+/*
+ * After a reload changed the core's peers (before anything is sent again): the runs whose peer
+ * was removed, or whose address changed, end with that answer.  A run never sends to an address
+ * that lost its policies (the ESP channel's socket would send in the clear).
+ */
+void mesh_netcheck_reloaded(struct mesh *m);
 /* The control request "netcheck" (ctl_deferred_fn; ctx is the mesh). */
 enum ms_ctl_result mesh_netcheck_request(void *ctx, const struct ms_ctl_req *req, struct ctl_deferred *d, json_t *resp);
 

@@ -15,6 +15,7 @@
 #include "meshsec/plan.h"
 #include "log.h"
 #include "mesh_internal.h"
+#include "mesh_netcheck.h"
 
 static bool same_node(const struct ms_node *a, const struct ms_node *b)
 {
@@ -70,6 +71,7 @@ static int reload(struct mesh *m, struct ms_error *err, char *done, size_t done_
 	mesh_commit(m);
 	core_set_digest(m->core, digest);
 	core_reload(m->core, inv, self, mesh_now_ms(), &added, &removed);
+	mesh_netcheck_reloaded(m);	/* before the loop runs again: no probe to a peer whose policies went */
 	ms_inventory_free(m->conf.inv);
 	m->conf.inv = inv;
 	m->conf.self = self;

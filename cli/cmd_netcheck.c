@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "ctl_client.h"
 #include "meshsec/ctl.h"
+#include "show.h"
 
 static const char *dir_word(json_t *dirs, const char *key)
 {
@@ -31,14 +32,14 @@ static void print_line(const char *what, const char *from, const char *to, const
 
 static void print_text(json_t *r)
 {
-	const char *self = json_string_value(json_object_get(r, "self")), *peer = json_string_value(json_object_get(r, "peer"));
+	const char *self = show_str(r, "self"), *peer = show_str(r, "peer");
 	json_t *dirs = json_object_get(r, "directions"), *rtt = json_object_get(r, "rtt_ms"), *mtu = json_object_get(r, "mtu");
 	json_t *problems = json_object_get(r, "problems"), *v;
 	char port[32];
 	size_t i;
 
 	snprintf(port, sizeof(port), "udp/%lld", (long long)json_integer_value(json_object_get(r, "port")));
-	printf("netcheck %s -> %s (%s)\n", self, peer, json_string_value(json_object_get(r, "address")));
+	printf("netcheck %s -> %s (%s)\n", self, peer, show_str(r, "address"));
 	print_line(port, self, peer, dir_word(dirs, "clear_out"), NULL);
 	print_line(port, peer, self, dir_word(dirs, "clear_in"), json_object_get(rtt, "clear"));
 	print_line("ESP (IP protocol 50)", self, peer, dir_word(dirs, "esp_out"), NULL);
@@ -50,15 +51,15 @@ static void print_text(json_t *r)
 	if (json_is_integer(json_object_get(mtu, "kernel")))
 		printf("; the kernel says %lld)\n", (long long)json_integer_value(json_object_get(mtu, "kernel")));
 	else
-		printf("; the kernel gave no figure: %s)\n", json_string_value(json_object_get(r, "mtu_error")) ?
-			json_string_value(json_object_get(r, "mtu_error")) : "no SA");
+		printf("; the kernel gave no figure: %s)\n", json_is_string(json_object_get(r, "mtu_error")) ?
+			show_str(r, "mtu_error") : "no SA");
 	if (json_array_size(problems) == 0) {
 		printf("no problems found\n");
 		return;
 	}
 	printf("problems:\n");
 	json_array_foreach(problems, i, v)
-		printf("  %s\n", json_string_value(v));
+		printf("  %s\n", json_is_string(v) ? json_string_value(v) : "-");
 }
 
 static int netcheck_main(int argc, char **argv)

@@ -15,7 +15,7 @@
 
 #include "probe_internal.h"
 
-static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
+const uint8_t probe_zero_mac[MS_WIRE_MAC_LEN];
 
 const char *ms_probe_verdict_name(enum ms_probe_verdict v)
 {
@@ -177,7 +177,7 @@ static enum ms_probe_verdict answer(struct ms_probe_node *n, struct probe_slot *
 
 	if (ms_wire_peek_probe(buf, len, &m) != MS_WIRE_OK || m.type != MS_MSG_PROBE)
 		return MS_PROBE_MALFORMED;
-	if (ms_wire_verify(buf, len, s->mac_key, zero_mac) != MS_WIRE_OK)
+	if (ms_wire_verify(buf, len, s->mac_key, probe_zero_mac) != MS_WIRE_OK)
 		return MS_PROBE_BAD_MAC;
 	ms_wire_decode_body(buf, len, &m);
 	if (m.pseq >= MS_PROBE_SEQS || (m.channel != MS_PROBE_CLEAR && m.channel != MS_PROBE_ESP))

@@ -34,4 +34,7 @@ struct ms_probe_node {
 
 struct probe_slot *probe_slot(struct ms_probe_node *n, int peer, const char *name);
 
+/* A PROBE's MAC chains to no earlier message: prev is this (32 zero bytes). */
+extern const uint8_t probe_zero_mac[MS_WIRE_MAC_LEN];
+
 #endif

@@ -21,9 +21,7 @@
 #define COARSE_STEP 64u
 #define COARSE_N 7u
 #define FINE_STEP 8u
-#define SMALL 0u		/* size 0: the smallest probe (twice a reply) */
-
-static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
+#define SMALL 0u		/* size 0: the smallest probe (ms_wire_probe_min) */
 
 void ms_probe_run_init(struct ms_probe_run *r, int peer, const char *name, uint64_t id, int family,
 		       uint16_t esp_port, unsigned kernel_mtu, uint64_t now_ms, uint64_t timeout_ms)
@@ -37,6 +35,14 @@ void ms_probe_run_init(struct ms_probe_run *r, int peer, const char *name, uint6
 	r->kernel_mtu = kernel_mtu;
 	r->next_ms = now_ms;
 	r->deadline_ms = now_ms + timeout_ms;
+}
+
+void ms_probe_run_no_sa(struct ms_probe_run *r, const char *why)
+{
+	r->no_sa = true;
+	r->kernel_mtu = 0;	/* not the figure after ESP: nothing to probe below, nothing to report */
+	if (why && why[0])
+		snprintf(r->no_sa_why, sizeof(r->no_sa_why), "%s", why);
 }
 
 static bool bit(uint64_t set, unsigned i)
@@ -137,7 +143,7 @@ size_t ms_probe_run_next(struct ms_probe_run *r, struct ms_probe_node *n, uint64
 	m.channel = q->channel;
 	m.pflags = q->flags;
 	m.reply_port = r->esp_port;
-	/* a sized probe is an inner IP packet of that size; the smallest outweighs its two replies */
+	/* a sized probe is an inner IP packet of that size; the smallest outweighs its two replies on the wire */
 	fixed = ms_wire_len(&m);
 	len = q->size > r->ip_hdr + 8 ? q->size - r->ip_hdr - 8 : 0;
 	len = len < ms_wire_probe_min(&m) ? ms_wire_probe_min(&m) : len > MS_PROBE_WIRE_MAX ? MS_PROBE_WIRE_MAX : len;
@@ -148,7 +154,7 @@ size_t ms_probe_run_next(struct ms_probe_run *r, struct ms_probe_node *n, uint64
 	p->flags = q->flags;
 	p->size = (uint16_t)(ms_wire_len(&m) + 8 + r->ip_hdr);
 	p->sent_ms = now_ms;
-	len = ms_wire_encode(&m, s->mac_key, zero_mac, buf);
+	len = ms_wire_encode(&m, s->mac_key, probe_zero_mac, buf);
 	memcpy(p->mac, ms_wire_mac(buf, len), MS_WIRE_MAC_LEN);
 	*channel = q->channel;
 	*seq = r->n++;
@@ -244,7 +250,7 @@ static enum ms_probe_dir_state outward(const struct ms_probe_run *r, enum ms_pro
 {
 	if (any_seen(r, ch))
 		return MS_DIR_OK;
-	if (ch == MS_PROBE_ESP && esp_refused(r))
+	if (ch == MS_PROBE_ESP && (r->no_sa || esp_refused(r)))
 		return MS_DIR_NO_SA;
 	return r->replies ? MS_DIR_BLOCKED : MS_DIR_UNKNOWN;
 }
@@ -257,7 +263,7 @@ void ms_probe_run_result(const struct ms_probe_run *r, struct ms_probe_result *r
 	res->esp_out = outward(r, MS_PROBE_ESP);
 	/* the peer answers every probe it gets on both channels, so one reply missing is telling */
 	res->clear_in = r->got[MS_PROBE_CLEAR] ? MS_DIR_OK : r->replies ? MS_DIR_BLOCKED : MS_DIR_UNKNOWN;
-	res->esp_in = r->got[MS_PROBE_ESP] ? MS_DIR_OK : r->replies ? MS_DIR_BLOCKED : MS_DIR_UNKNOWN;
+	res->esp_in = r->got[MS_PROBE_ESP] ? MS_DIR_OK : r->no_sa ? MS_DIR_NO_SA : r->replies ? MS_DIR_BLOCKED : MS_DIR_UNKNOWN;
 	res->rtt_clear_us = r->got[MS_PROBE_CLEAR] ? r->rtt_us[MS_PROBE_CLEAR] : 0;
 	res->rtt_esp_us = r->got[MS_PROBE_ESP] ? r->rtt_us[MS_PROBE_ESP] : 0;
 	res->kernel_mtu = r->kernel_mtu;
@@ -267,6 +273,8 @@ void ms_probe_run_result(const struct ms_probe_run *r, struct ms_probe_result *r
 		res->probes_sent += r->p[i].err == 0;
 	res->replies = r->replies;
 	res->esp_errno = r->esp_errno;
+	res->no_sa = r->no_sa;
+	memcpy(res->no_sa_why, r->no_sa_why, sizeof(res->no_sa_why));
 }
 
 const char *ms_probe_dir_name(enum ms_probe_dir_state s)
@@ -303,9 +311,14 @@ unsigned ms_probe_findings(const struct ms_probe_result *res, const char *self, 
 
 	if (cap)
 		buf[0] = '\0';
-	if (res->esp_out == MS_DIR_NO_SA)
-		problems += say(buf, cap, &at, "ESP cannot leave %s for %s: the kernel has no SA for it (%s); the pair is not up: "
-				"see `meshsec show %s`", self, peer, strerror(res->esp_errno ? res->esp_errno : EAGAIN), peer);
+	if (res->esp_out == MS_DIR_NO_SA || res->esp_in == MS_DIR_NO_SA) {
+		char refused[128];
+
+		snprintf(refused, sizeof(refused), "the kernel refused to send ESP: %s",
+			 strerror(res->esp_errno ? res->esp_errno : EAGAIN));
+		problems += say(buf, cap, &at, "%s has no SA to %s (%s): ESP between them cannot be checked until the pair is "
+				"up: see `meshsec show %s`", self, peer, res->no_sa_why[0] ? res->no_sa_why : refused, peer);
+	}
 	if (!res->answered) {
 		problems += say(buf, cap, &at, "no answer from %s's agent: it is not running or predates netcheck, or udp/%u and ESP "
 				"are both blocked between %s and %s: check `meshsec status` on %s, then allow udp/%u and %s",
@@ -323,7 +336,7 @@ unsigned ms_probe_findings(const struct ms_probe_result *res, const char *self, 
 	if (res->esp_in == MS_DIR_BLOCKED)
 		problems += say(buf, cap, &at, "ESP (IP protocol 50) from %s to %s is dropped on the way (or %s has no SA to %s): "
 				"%s; if it is allowed, run `meshsec rekey %s`", peer, self, peer, self, esp_fix, peer);
-	if (res->mtu_arrived && res->mtu_lost && res->kernel_mtu && res->mtu_lost <= res->kernel_mtu)
+	if (!res->no_sa && res->mtu_arrived && res->mtu_lost && res->kernel_mtu && res->mtu_lost <= res->kernel_mtu)
 		problems += say(buf, cap, &at, "packets over %u bytes from %s to %s are lost after ESP although the kernel allows "
 				"%u: a link on the way has a smaller MTU and no 'fragmentation needed' reaches %s; lower the "
 				"interface MTU by %u bytes, or let ICMP 'fragmentation needed' / ICMPv6 'packet too big' through",

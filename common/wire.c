@@ -166,7 +166,8 @@ static int read_name(const uint8_t *p, size_t n, char out[MS_NAME_MAX + 1])
 
 size_t ms_wire_probe_min(const struct ms_msg *m)
 {
-	return 2 * (HDR + strlen(m->sender) + strlen(m->receiver) + body_len(MS_MSG_PROBE_REPLY) + MS_WIRE_MAC_LEN);
+	return 2 * (HDR + strlen(m->sender) + strlen(m->receiver) + body_len(MS_MSG_PROBE_REPLY) + MS_WIRE_MAC_LEN) +
+	       MS_WIRE_PROBE_SLACK;
 }
 
 /* Framing of the types lo..hi; a message of another type is BAD_TYPE. */
@@ -190,13 +191,17 @@ static enum ms_wire_status peek(const uint8_t *buf, size_t len, struct ms_msg *h
 	fixed = HDR + (size_t)buf[6] + buf[7];
 	want = fixed + body_len(hdr->type) + MS_WIRE_MAC_LEN;
 	if (hdr->type == MS_MSG_PROBE) {
-		/* the padding length is the body's last fixed field; no reply may outweigh the probe */
+		/*
+		 * The padding length is the body's last fixed field.  A small probe gets two replies,
+		 * each in its own IP + UDP datagram and one of them as ESP: together, on the wire,
+		 * they may not outweigh the probe (ms_wire_probe_min).
+		 */
 		size_t at = fixed + body_len(MS_MSG_PROBE) - 2;
 
 		if (len < at + 2)
 			return MS_WIRE_SHORT;
 		want += (size_t)buf[at] << 8 | buf[at + 1];
-		if (want < 2 * (fixed + body_len(MS_MSG_PROBE_REPLY) + MS_WIRE_MAC_LEN))
+		if (want < 2 * (fixed + body_len(MS_MSG_PROBE_REPLY) + MS_WIRE_MAC_LEN) + MS_WIRE_PROBE_SLACK)
 			return MS_WIRE_SHORT;
 	}
 	if (len < want)

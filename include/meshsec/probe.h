@@ -88,6 +88,8 @@ struct ms_probe_result {
 	unsigned mtu_lost;		/* smallest one that did not (0: none lost) */
 	unsigned probes_sent, replies;
 	int esp_errno;			/* why our kernel refused ESP probes (MS_DIR_NO_SA) */
+	bool no_sa;			/* the shell said the pair had no current SA (ms_probe_run_no_sa) */
+	char no_sa_why[256];		/* and why: the peer's reason */
 };
 
 /* One netcheck to one peer. */
@@ -99,6 +101,8 @@ struct ms_probe_run {
 	uint16_t esp_port;		/* where the peer's ESP replies come back */
 	unsigned kernel_mtu;
 	int esp_errno;			/* last local refusal to send ESP (no SA): errno */
+	bool no_sa;			/* ms_probe_run_no_sa was called */
+	char no_sa_why[256];
 	unsigned phase;			/* 0 small probes only, 1 coarse MTU sent, 2 fine MTU sent, 3 settled */
 	uint16_t mark;			/* the first small probe sent after the last MTU batch */
 	uint16_t n;			/* probes made */
@@ -133,6 +137,14 @@ void ms_probe_run_init(struct ms_probe_run *r, int peer, const char *name, uint6
  */
 size_t ms_probe_run_next(struct ms_probe_run *r, struct ms_probe_node *n, uint64_t now_ms, uint8_t *buf,
 			 enum ms_probe_channel *channel, uint16_t *seq);
+/*
+ * The shell's word that the pair has no current outbound SA for this family (why: the peer's
+ * reason, one sentence), asked when the run starts and when it ends.  The kernel need not refuse
+ * to send ESP without an SA: with xfrm_larval_drop (the default) it takes the packet and drops
+ * it, and its IP_MTU is then the blackhole route's.  So the ESP directions that got no evidence
+ * are MS_DIR_NO_SA, never blocked, and no MTU is reported or probed.
+ */
+void ms_probe_run_no_sa(struct ms_probe_run *r, const char *why);
 /* The kernel refused to send probe seq (rc = -errno), or took it (0). */
 void ms_probe_run_sent(struct ms_probe_run *r, uint16_t seq, int rc);
 /* A PROBE_REPLY for this run (ms_probe_reply_run says which) that came in on channel. */

@@ -38,6 +38,17 @@ enum ms_msg_type {
 };
 #define MS_MSG_MAX MS_MSG_CHALLENGE	/* the handshake's types: ms_wire_peek accepts no others */
 #define MS_PROBE_WIRE_MAX 9216		/* a PROBE (padded to test the path MTU) is at most this long */
+/*
+ * ESP transport with the ciphers we allow (rfc4106(gcm(aes)), rfc7539esp(chacha20,poly1305)):
+ * SPI 4, sequence 4, IV 8, padding to 4 bytes 0-3, pad length 1, next header 1, ICV 16.
+ */
+#define MS_WIRE_ESP_OVERHEAD_MAX 37
+/*
+ * What a small probe's two replies weigh on the wire beyond twice a PROBE_REPLY and the probe's
+ * own IP + UDP header: the second reply's IP + UDP header (IPv6: 40 + 8) and, since one reply
+ * goes as ESP, its ESP overhead.
+ */
+#define MS_WIRE_PROBE_SLACK (40 + 8 + MS_WIRE_ESP_OVERHEAD_MAX)
 
 struct ms_msg {
 	enum ms_msg_type type;
@@ -81,9 +92,12 @@ size_t ms_wire_encode(const struct ms_msg *msg, const uint8_t mac_key[MS_KEY_LEN
 
 /* Checks framing and reads type and names only: no secret, no state.  Handshake types only. */
 enum ms_wire_status ms_wire_peek(const uint8_t *buf, size_t len, struct ms_msg *hdr);
-/* The same for PROBE and PROBE_REPLY only; a PROBE shorter than two replies is refused (SHORT). */
+/* The same for PROBE and PROBE_REPLY only; a PROBE shorter than ms_wire_probe_min is refused (SHORT). */
 enum ms_wire_status ms_wire_peek_probe(const uint8_t *buf, size_t len, struct ms_msg *hdr);
-/* The shortest PROBE with msg's names: twice a PROBE_REPLY, so answers never outweigh it. */
+/*
+ * The shortest PROBE with msg's names: twice a PROBE_REPLY plus MS_WIRE_PROBE_SLACK, so on the
+ * wire (IPv4 or IPv6) its two replies, one clear and one ESP, never outweigh it.
+ */
 size_t ms_wire_probe_min(const struct ms_msg *msg);
 /* True if buf claims to be a PROBE or PROBE_REPLY (magic, version, type): which peek to use. */
 bool ms_wire_is_probe(const uint8_t *buf, size_t len);

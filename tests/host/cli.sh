@@ -92,6 +92,31 @@ v=$(sed -n 's/^PACKAGE_VERSION = //p' "$b/Makefile")
 run "$D" --help
 [ $rc = 0 ] && grep -q -- "--metrics-listen \[ADDR:\]PORT" "$out" && ok "meshsecd --help" || bad "meshsecd --help (exit $rc)" "$out"
 
+# netcheck against a fake agent whose answer lacks self, peer and address: "-" for each, never
+# "(null)"; and the man page gives the exit status the help gives ("the agent refused" is 2).
+cat >"$work/fake-agent.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept()
+c.makefile("rb").readline()
+c.sendall(b'{"version": 1, "result": "ok", "problems": []}\n')
+c.close()
+EOF
+python3 "$work/fake-agent.py" "$work/fake.sock" >"$work/fake.log" 2>&1 &
+fake=$!
+for i in $(seq 50); do grep -q ready "$work/fake.log" 2>/dev/null && break; sleep 0.1; done
+run "$M" netcheck n2 --socket "$work/fake.sock"
+wait $fake
+if [ $rc = 0 ] && ! grep -q "(null)" "$out" && grep -qxF "netcheck - -> - (-)" "$out"; then
+	ok "netcheck: an answer without self, peer or address prints - for each"
+else bad "netcheck with a bare answer (exit $rc)" "$out"; fi
+help_exit=$("$M" netcheck --help | sed -n 's/^Exit status: //p')
+man_exit=$(sed -n '/^\.B netcheck/,/^\.TP/s/^Exit status //p' "$src/deploy/man/meshsec.8")
+[ -n "$help_exit" ] && [ "$man_exit" = "$help_exit" ] && ok "netcheck's exit status: the man page says what --help says" ||
+	bad "netcheck's exit status: man \"$man_exit\", help \"$help_exit\""
+
 # Completion, as bash calls it.
 comp() {
 	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _meshsec; echo "${COMPREPLY[*]}"' _ \

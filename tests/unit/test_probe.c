@@ -21,11 +21,17 @@
 
 static const uint8_t secret[32] = { 7, 7, 7 };
 static const uint8_t zero_mac[MS_WIRE_MAC_LEN];
+/* ESP transport with rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305): SPI 4, sequence 4,
+ * IV 8, padding to 4 bytes 0-3, pad length 1, next header 1, ICV 16 (DESIGN.md: 34-37). */
+#define ESP_MAX (4 + 4 + 8 + 3 + 1 + 1 + 16)
 
 /* What the path between a (requester) and b (answerer) does. */
 struct path {
 	bool drop_clear_ab, drop_clear_ba, drop_esp_ab, drop_esp_ba, no_sa;
 	unsigned esp_mtu_ab;	/* ESP probes a -> b with a larger inner packet are lost (0: none) */
+	/* the shell says a has no current SA to b, and why (NULL: it has one); where the kernel
+	   takes ESP sends without an SA and drops them (xfrm_larval_drop), say drop_esp_ab too */
+	const char *no_sa_why;
 };
 
 struct bed {
@@ -56,6 +62,8 @@ static void run_netcheck(struct bed *t, const struct path *p, unsigned kernel_mt
 	uint64_t now = t0;
 
 	ms_probe_run_init(&r, 0, "b", 0x1234 + t0, AF_INET, 40000, kernel_mtu, now, 3000);
+	if (p->no_sa_why)
+		ms_probe_run_no_sa(&r, p->no_sa_why);
 	while (!ms_probe_run_done(&r, now)) {
 		enum ms_probe_channel ch;
 		uint16_t seq;
@@ -72,8 +80,9 @@ static void run_netcheck(struct bed *t, const struct path *p, unsigned kernel_mt
 			if (ms_probe_answer(t->b, 0, "a", buf, len, now + 1, &out) == MS_PROBE_ANSWERED)
 				t->answered++;
 			for (size_t i = 0; i < out.n; i++) {
-				/* no amplification: the two replies together never outweigh the probe */
-				assert_true(out.d[0].len + (out.n > 1 ? out.d[1].len : 0) <= len);
+				/* no amplification: on the wire (IPv4 here), the two replies together, one of
+				   them ESP, never outweigh the probe */
+				assert_true(out.d[0].len + 28 + (out.n > 1 ? out.d[1].len + 28 + ESP_MAX : 0) <= len + 28);
 				if ((out.d[i].channel == MS_PROBE_ESP && p->drop_esp_ba) ||
 				    (out.d[i].channel == MS_PROBE_CLEAR && p->drop_clear_ba))
 					continue;
@@ -84,6 +93,8 @@ static void run_netcheck(struct bed *t, const struct path *p, unsigned kernel_mt
 		}
 		now += 10;
 	}
+	if (p->no_sa_why)
+		ms_probe_run_no_sa(&r, p->no_sa_why);	/* the shell asks again at the end */
 	ms_probe_run_result(&r, res);
 }
 
@@ -148,6 +159,41 @@ static void test_wire_roundtrip(void **state)
 	assert_false(ms_wire_is_probe(buf, len));
 }
 
+/*
+ * No amplification on the wire: a small probe (one IP + UDP datagram, clear) outweighs its two
+ * replies, each with its own IP + UDP header and one of them ESP, for IPv4 and IPv6 and names
+ * of any length; one byte less and it is refused.
+ */
+static void test_probe_min_on_the_wire(void **state)
+{
+	static const size_t name_lens[] = { 1, 7, MS_NAME_MAX };
+	uint8_t key[MS_KEY_LEN] = { 1 }, buf[MS_PROBE_WIRE_MAX];
+
+	(void)state;
+	assert_int_equal(MS_WIRE_ESP_OVERHEAD_MAX, ESP_MAX);
+	for (size_t i = 0; i < 3; i++)
+		for (size_t j = 0; j < 3; j++) {
+			struct ms_msg m = { .type = MS_MSG_PROBE }, r = { .type = MS_MSG_PROBE_REPLY }, d;
+			size_t min, reply, len;
+
+			memset(m.sender, 'a', name_lens[i]);
+			memset(m.receiver, 'b', name_lens[j]);
+			memcpy(r.sender, m.receiver, sizeof(r.sender));
+			memcpy(r.receiver, m.sender, sizeof(r.receiver));
+			min = ms_wire_probe_min(&m);
+			reply = ms_wire_len(&r);
+			for (unsigned ip = 20; ip <= 40; ip += 20)
+				assert_true(min + 8 + ip >= (reply + 8 + ip) + (reply + 8 + ip + ESP_MAX));
+			m.pad_len = (uint16_t)(min - ms_wire_len(&m));
+			len = ms_wire_encode(&m, key, zero_mac, buf);
+			assert_int_equal(len, min);
+			assert_int_equal(ms_wire_peek_probe(buf, len, &d), MS_WIRE_OK);
+			m.pad_len--;
+			len = ms_wire_encode(&m, key, zero_mac, buf);
+			assert_int_equal(ms_wire_peek_probe(buf, len, &d), MS_WIRE_SHORT);
+		}
+}
+
 static void test_all_open(void **state)
 {
 	struct ms_probe_result res;
@@ -188,7 +234,12 @@ static void test_directions(void **state)
 		{ { .drop_clear_ab = true, .drop_esp_ab = true }, MS_DIR_UNKNOWN, MS_DIR_UNKNOWN, MS_DIR_UNKNOWN, MS_DIR_UNKNOWN,
 		  "no answer from b's agent", 1 },
 		{ { .no_sa = true }, MS_DIR_OK, MS_DIR_OK, MS_DIR_NO_SA, MS_DIR_OK,
-		  "ESP cannot leave a for b: the kernel has no SA", 1 },
+		  "a has no SA to b (the kernel refused to send ESP: ", 1 },
+		/* no SA, the kernel takes ESP sends and drops them, the peer's ESP replies find no SA
+		   here: "no SA" with the reason, never ESP blamed on the firewall */
+		{ { .drop_esp_ab = true, .drop_esp_ba = true, .no_sa_why = "handshake with b under way (2 retransmissions so far)" },
+		  MS_DIR_OK, MS_DIR_OK, MS_DIR_NO_SA, MS_DIR_NO_SA,
+		  "a has no SA to b (handshake with b under way (2 retransmissions so far)): ESP between them cannot be checked", 1 },
 	};
 
 	(void)state;
@@ -208,8 +259,41 @@ static void test_directions(void **state)
 		/* one fault, one finding: a blocked ESP path is not also blamed on the MTU */
 		assert_int_equal(ms_probe_findings(&res, "a", "b", 4801, text, sizeof(text)), cases[i].problems);
 		assert_non_null(strstr(text, cases[i].says));
+		assert_null(strstr(text, "dropped on the way") && cases[i].eo == MS_DIR_NO_SA ? text : NULL);
 		bed_free(&t);
 	}
+}
+
+/*
+ * No SA, and the kernel's figure is the blackhole route's (65536): no MTU is reported or
+ * blamed, and no ESP direction is called blocked.  Once the pair is up by the end, evidence
+ * wins: directions that got through are ok.
+ */
+static void test_no_sa_mtu(void **state)
+{
+	struct ms_probe_result res;
+	char text[2048];
+	struct bed t;
+
+	(void)state;
+	bed_init(&t);
+	run_netcheck(&t, &(struct path){ .drop_esp_ab = true, .drop_esp_ba = true, .no_sa_why = "the kernel refused the SAs for b" },
+		     65536, 0, &res);
+	assert_int_equal(res.esp_out, MS_DIR_NO_SA);
+	assert_int_equal(res.esp_in, MS_DIR_NO_SA);
+	assert_int_equal(res.kernel_mtu, 0);
+	assert_int_equal(res.mtu_arrived, 0);
+	assert_int_equal(ms_probe_findings(&res, "a", "b", 4801, text, sizeof(text)), 1);
+	assert_null(strstr(text, "MTU"));
+	assert_non_null(strstr(text, "(the kernel refused the SAs for b)"));
+	bed_free(&t);
+
+	bed_init(&t);
+	run_netcheck(&t, &(struct path){ .no_sa_why = "handshake with b under way" }, 1438, 0, &res);
+	assert_int_equal(res.esp_out, MS_DIR_OK);
+	assert_int_equal(res.esp_in, MS_DIR_OK);
+	assert_int_equal(ms_probe_findings(&res, "a", "b", 4801, text, sizeof(text)), 0);
+	bed_free(&t);
 }
 
 /* A link on the way with a smaller MTU: the largest inner packet that arrived is within 8 bytes. */
@@ -333,9 +417,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wire_roundtrip),
+		cmocka_unit_test(test_probe_min_on_the_wire),
 		cmocka_unit_test(test_all_open),
 		cmocka_unit_test(test_directions),
 		cmocka_unit_test(test_mtu_black_hole),
+		cmocka_unit_test(test_no_sa_mtu),
 		cmocka_unit_test(test_answerer_checks),
 		cmocka_unit_test(test_budget),
 	};

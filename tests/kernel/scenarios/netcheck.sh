@@ -3,8 +3,10 @@
 # in n2 dropping inbound ESP (netcheck names ESP and the direction); one dropping the handshake
 # port before IPsec (names the port); n2's link MTU lowered (the MTU found drops and is named);
 # recorded probes replayed and forged ones sent to n2 change no pair state, are not answered as
-# fresh, and leave netcheck working.  Asserted on the CLI's output and the agents' state.
-modprobe -d /run/modroot -a ip_tables iptable_filter x_tables xt_tcpudp xt_policy >>"$RESULTS/modprobe.log" 2>&1
+# fresh, and leave netcheck working; a client's pipelined netcheck with the other slots taken
+# runs; a pair without SAs whose port passes is told "no SA" with its reason, never blamed on the
+# firewall; a reload removing the peer ends its run at once.  Asserted on the CLI's output and the agents' state.
+modprobe -d /run/modroot -a ip_tables iptable_filter x_tables xt_tcpudp xt_policy xt_u32 >>"$RESULTS/modprobe.log" 2>&1
 mesh_up 2
 NC_OUT=$RESULTS/netcheck
 mkdir -p "$NC_OUT"
@@ -97,7 +99,7 @@ for k in $(seq 1 20); do in_node 1 "$INJECT" replay "$(node4 2)" 4801 "$RESULTS/
 # Forged: framed as PROBEs from n1 (so they reach the MAC check), under a MAC nobody computed.
 in_node 1 python3 - "$(node4 2)" <<'EOF'
 import os, socket, sys
-body = os.urandom(16 + 8 + 16) + bytes([0, 1, 1, 1, 0, 0]) + (68).to_bytes(2, "big") + bytes(68)
+body = os.urandom(16 + 8 + 16) + bytes([0, 1, 1, 1, 0, 0]) + (300).to_bytes(2, "big") + bytes(300)
 msg = b"MSH\x02\x07\x00\x02\x02n1n2" + body + os.urandom(32)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for _ in range(100):
@@ -125,5 +127,66 @@ sleep 3.5
 check "n1's agent survives a client gone before its netcheck answer" agent_alive 1
 netcheck final
 expect_eq "and answers the next netcheck" "$(cat "$NC_OUT/final.rc")" 0
+
+# --- a client's pipelined netcheck starts as its previous one ends, with the 3 other slots taken ---
+n2_fw -A INPUT -p esp -j DROP	# so every run lasts to its timeout
+busy=""
+for k in 1 2 3; do
+	in_node 1 "$MESHSEC" netcheck n2 --timeout 4 --socket "$(sock 1)" >"$NC_OUT/busy$k.txt" 2>&1 &
+	busy="$busy $!"
+done
+sleep 0.5
+in_node 1 python3 - "$(sock 1)" >"$NC_OUT/pipelined.txt" 2>&1 <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+req = json.dumps({"version": 1, "request": "netcheck", "peer": "n2", "timeout": 1}) + "\n"
+s.sendall((req + req).encode())
+f = s.makefile("rb")
+for _ in range(2):
+    r = json.loads(f.readline())
+    print(r["result"], r.get("message", ""))
+EOF
+for p in $busy; do wait "$p"; done
+n2_fw -D INPUT -p esp -j DROP
+expect_eq "pipelined netchecks with 3 others under way: both answered" "$(cut -d' ' -f1 "$NC_OUT/pipelined.txt" | tr '\n' ' ')" "ok ok "
+
+# --- the pair has no SA while the handshake port passes: n1's agent restarted without its SAs,
+# and n2 dropping every handshake message from n1 (types 1-6) but not the probes (7, 8) ---
+agent_kill 1
+ip -n n1 xfrm state flush	# only ours in this namespace; the policies stay (fail closed)
+n2_fw -A INPUT -p udp --dport 4801 -m u32 --u32 "0>>22&0x3C@12>>24&0xFF=1:6" -j DROP
+agent_start 1
+n1_answers() { in_node 1 "$MESHSEC" status --socket "$(sock 1)" >/dev/null 2>&1; [ $? -ne 2 ]; }
+check "n1's agent answers again" wait_until 10 n1_answers
+netcheck no_sa
+check "no SA: n1 says n2 is not up" test "$(peer_field 1 n2 state)" != up
+expect_eq "no SA: esp_out" "$(jfield no_sa directions.esp_out)" no-sa
+expect_eq "no SA: esp_in" "$(jfield no_sa directions.esp_in)" no-sa
+expect_eq "no SA: clear_out" "$(jfield no_sa directions.clear_out)" ok
+expect_eq "no SA: clear_in" "$(jfield no_sa directions.clear_in)" ok
+# the peer's reason, as status gives it: the handshake under way, then (after 3 tries) no answer
+check "no SA: the finding says n1 has no SA to n2, with the peer's reason" \
+	grep -qE "n1 has no SA to n2 \((handshake with n2 under way|no answer from n2 at|n2 answers)" "$NC_OUT/no_sa.txt"
+check "no SA: no finding blames the firewall for ESP" sh -c "! grep -q 'IP protocol 50) from' $NC_OUT/no_sa.txt"
+expect_eq "no SA: no kernel MTU figure (a blackhole route says 65536)" "$(jfield no_sa mtu.kernel)" null
+expect_eq "no SA: one finding" "$(jfield no_sa problems | python3 -c 'import ast,sys; print(len(ast.literal_eval(sys.stdin.read())))')" 1
+
+# --- a reload that removes the peer ends its netcheck at once, saying so ---
+in_node 1 "$MESHSEC" netcheck n2 --timeout 6 --socket "$(sock 1)" >"$NC_OUT/removed.txt" 2>&1 &
+nc_pid=$!
+sleep 0.5
+write_inventory 1
+in_node 1 "$MESHSEC" reload --socket "$(sock 1)" >"$NC_OUT/reload.txt" 2>&1
+t0=$(date +%s%N)
+wait "$nc_pid"
+echo $? >"$NC_OUT/removed.rc"
+t1=$(date +%s%N)
+expect_eq "n2 removed mid-run: netcheck exits 2" "$(cat "$NC_OUT/removed.rc")" 2
+check "n2 removed mid-run: the answer says so" says removed "n2 was removed by a reload"
+check "n2 removed mid-run: answered at the reload, not at the timeout ($(( (t1 - t0) / 1000000 )) ms)" test $(( (t1 - t0) / 1000000 )) -lt 2000
+n2_fw -D INPUT -p udp --dport 4801 -m u32 --u32 "0>>22&0x3C@12>>24&0xFF=1:6" -j DROP
+check "n1's agent survives" agent_alive 1
+
 agents_stop_all
 check_sanitizers
