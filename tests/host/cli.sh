@@ -30,6 +30,21 @@ run "$M" status --socket --json
 if [ $rc = 2 ] && grep -q '"message": "--socket needs a PATH; got --json' "$out"; then
 	ok "status --socket --json: refused, naming --socket"
 else bad "status --socket --json (exit $rc)" "$out"; fi
+# -j is --json, alone or in a cluster of flags, for errors of the parse itself too.
+for args in "status -j --bogus" "status -j --socket" "netcheck -j" "peers -Sj --bogus"; do
+	run "$M" $args
+	case $args in *-Sj*) want=text ;; *) want=json ;; esac	# -Sj: j is the socket's path
+	if [ $rc = 2 ] && { [ $want = json ] && [ ! -s "$err" ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["error"]["message"]' "$out" ||
+		{ [ $want = text ] && [ ! -s "$out" ] && grep -q "^meshsec peers: " "$err"; }; }; then
+		ok "$args: the parse error as $want"
+	else bad "$args (exit $rc): want $want" "$out"; cat "$err"; fi
+done
+run "$M" check -Aj --bogus
+[ $rc = 2 ] && python3 -c 'import json,sys; assert "--bogus" in json.load(open(sys.argv[1]))["error"]["message"]' "$out" &&
+	ok "check -Aj --bogus: -j inside a cluster, a JSON error" || bad "check -Aj --bogus (exit $rc)" "$out"
+run "$M" show -- -j extra
+[ $rc = 2 ] && [ ! -s "$out" ] && grep -q 'unexpected argument "extra"' "$err" && ok "show -- -j extra: after --, -j is an argument; the error in text" ||
+	bad "show -- -j extra (exit $rc)" "$err"
 run "$M" status --socket /nonexistent --json
 if [ $rc = 2 ] && python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert "/nonexistent" in e["message"] and e["fix"]' "$out"; then
 	ok "status --json without an agent: a JSON error on stdout, exit 2"
