@@ -91,6 +91,35 @@ run "$M" check --inventory "$work/nope.json" --json
 [ $rc = 1 ] && python3 -c 'import json,sys; assert "nope.json" in json.load(open(sys.argv[1]))["error"]["message"]' "$out" &&
 	ok "check --json: a missing inventory is a JSON error" || bad "check --json, missing inventory (exit $rc)" "$out"
 
+# events: a line longer than the CLI's 64 KiB buffer is dropped whole, never its tail printed as
+# a line of its own.  A fake agent answers "streaming", then sends two over-long lines, each
+# followed by an event, and hangs up.
+fake_events() {
+	python3 - "$1" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); c.recv(4096)
+ev = lambda n: b'{"time":"2026-01-01T00:00:00.000Z","type":"rekey","peer":"p%d","handshakes":%d}\n' % (n, n)
+c.sendall(b'{"version":1,"result":"ok","streaming":true}\n' + ev(1))
+for n, size in ((2, 70000), (3, 200000)):
+    c.sendall(b'{"junk":"' + b'x' * size + b'"}\n' + ev(n))
+c.close()
+PY
+	for _ in $(seq 50); do [ -S "$1" ] && break; sleep 0.1; done
+}
+fake_events "$work/ev.sock"
+run "$M" events --json --socket "$work/ev.sock"; wait
+if [ $rc = 1 ] && python3 -c '
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+assert [e["peer"] for e in evs] == ["p1", "p2", "p3"], evs' "$out"; then
+	ok "events --json: over-long lines dropped whole, every line printed is an event"
+else bad "events --json with over-long lines (exit $rc)" "$out"; fi
+fake_events "$work/ev2.sock"
+run "$M" events --socket "$work/ev2.sock"; wait
+[ $rc = 1 ] && [ "$(wc -l <"$out")" = 3 ] && ! grep -q xxx "$out" && ok "events: over-long lines dropped whole in text too" ||
+	bad "events with over-long lines (exit $rc)" "$out"
+
 # meshsecd: the same grammar; a bad --metrics-listen refused before anything starts.
 for v in 0 70000 garbage 1.2.3:80 host.example:9101 ::1:9101; do
 	run "$D" --inventory "$work/nope.json" --metrics-listen "$v" --metrics-token-file "$work/key"
