@@ -2,7 +2,8 @@
 # The CLI's one grammar, without an agent or root: every command's --help and `help CMD` (the
 # same text), did-you-mean for commands, options and --node, errors as JSON on stdout with
 # --json, a value that looks like an option refused, plurals, meshsecd refusing a bad
-# --metrics-listen and stray arguments, --version on both, and bash completion.  Prints
+# --metrics-listen and stray arguments, --version on both, every option of --help in the man
+# pages, and bash completion.  Prints
 # "host tests: N passed, N failed".
 # usage: tests/host/cli.sh BUILDDIR
 . "$(dirname "$0")/lib.bash"
@@ -135,6 +136,23 @@ v=$(sed -n 's/^PACKAGE_VERSION = //p' "$b/Makefile")
 [ "$("$M" --version)" = "meshsec $v" ] && [ "$("$D" --version)" = "meshsecd $v" ] && ok "--version on both ($v)" || bad "--version"
 run "$D" --help
 [ $rc = 0 ] && grep -q -- "--metrics-listen \[ADDR:\]PORT" "$out" && ok "meshsecd --help" || bad "meshsecd --help (exit $rc)" "$out"
+
+# Every long option a command's --help prints is in that command's entry of meshsec.8 (COMMANDS),
+# and every one of meshsecd --help in meshsecd.8.
+man_entry() {	# man_entry CMD: the COMMANDS entry of CMD in meshsec.8, dashes unescaped
+	awk -v c="$1" '
+		/^\.SH/ { in_cmds = ($0 == ".SH COMMANDS"); on = 0; next }
+		in_cmds && /^\.TP/ { tp = 1; on = 0; next }
+		in_cmds && tp { tp = 0; w = $2; gsub(/\\/, "", w); on = ($1 ~ /^\.B/ && w == c) }
+		on' "$src/deploy/man/meshsec.8" | sed 's/\\-/-/g'
+}
+long_opts() { sed -n 's/^  \(-., \|    \)\(--[a-z-]*\).*/\2/p' | grep -vx -- --help; }
+for c in $cmds; do
+	missing=$(for o in $("$M" "$c" --help | long_opts); do man_entry "$c" | grep -q -- "$o\b" || echo "$o"; done)
+	[ -z "$missing" ] && ok "meshsec.8 lists every option of $c" || bad "meshsec.8's entry for $c lacks:" <(echo $missing)
+done
+missing=$(for o in $("$D" --help | long_opts); do sed 's/\\-/-/g' "$src/deploy/man/meshsecd.8" | grep -q -- "$o\b" || echo "$o"; done)
+[ -z "$missing" ] && ok "meshsecd.8 lists every option of meshsecd" || bad "meshsecd.8 lacks:" <(echo $missing)
 
 # Completion, as bash calls it.
 comp() {
