@@ -66,6 +66,7 @@ struct ctl_server {
 	void *ctx;
 	struct client *clients;
 	size_t n_clients;
+	size_t n_subscribed;	/* of which streaming events */
 	size_t refused;		/* connections turned away since one was last let in */
 	unsigned long last_id;
 	enum ms_ctl_type dtype;		/* the request answered later, if dfn */
@@ -79,6 +80,7 @@ static void client_free(struct client *c)
 	if (c->next)
 		c->next->pprev = c->pprev;
 	c->srv->n_clients--;
+	c->srv->n_subscribed -= c->subscribed != 0;
 	if (c->pending)
 		c->pending->c = NULL;	/* its owner answers into the void and frees it */
 	bufferevent_free(c->bev);
@@ -137,10 +139,16 @@ static void subscribe(struct client *c)
 	static const char ok[] = "{\"version\":1,\"result\":\"ok\",\"streaming\":true}\n";
 
 	c->subscribed = 1;
+	c->srv->n_subscribed++;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_setwatermark(c->bev, EV_WRITE, OUT_PAUSE, 0);
 	bufferevent_write(c->bev, ok, sizeof(ok) - 1);
 	log_debug("control client %lu (uid %u, pid %d): streaming events", c->id, (unsigned)c->uid, (int)c->pid);
+}
+
+size_t ctl_subscribers(const struct ctl_server *s)
+{
+	return s ? s->n_subscribed : 0;
 }
 
 void ctl_publish(struct ctl_server *s, const char *line, const char *time)
