@@ -21,7 +21,9 @@
  * What one client may cost (agent/CONTROL.md, "Limits"): its requests wait while more than
  * OUT_PAUSE bytes of its replies are unread, and it is closed if they stay unread for
  * STALL_TIMEOUT_S.  So a client holds at most OUT_PAUSE plus one reply, plus one read of
- * requests (libevent reads at most 16 KiB at a time).  One user holds at most MAX_PER_USER
+ * requests (libevent reads at most 16 KiB at a time).  An events subscriber is held to the same
+ * rule: events beyond OUT_PAUSE unread are dropped, and it is closed if its unread events stay
+ * over OUT_PAUSE for STALL_TIMEOUT_S.  One user holds at most MAX_PER_USER
  * connections, and the last MAX_PER_USER of MAX_CLIENTS are root's alone.
  */
 #define MAX_CLIENTS 64
@@ -41,11 +43,12 @@ struct client {
 	uid_t uid;
 	pid_t pid;
 	int closing;		/* reply queued; close once it is written */
-	int paused;		/* too many unread replies: its requests wait */
+	int paused;		/* too many unread replies (or events): its requests wait, the stall timer runs */
 	int eof;		/* the client sent all it will send: close once it is answered */
 	size_t discarding;	/* inside an over-long line: bytes thrown away so far */
 	int subscribed;		/* asked for events: the connection only streams them now */
-	unsigned long dropped;	/* events it lost while too much was unread */
+	unsigned long dropped;	/* events it lost while too much was unread, not yet told */
+	unsigned long dropped_total;	/* and in all, for the log */
 	struct ctl_deferred *pending;	/* a request answered later: nothing more is read until then */
 };
 
@@ -63,6 +66,7 @@ struct ctl_server {
 	void *ctx;
 	struct client *clients;
 	size_t n_clients;
+	size_t n_subscribed;	/* of which streaming events */
 	size_t refused;		/* connections turned away since one was last let in */
 	unsigned long last_id;
 	enum ms_ctl_type dtype;		/* the request answered later, if dfn */
@@ -76,6 +80,7 @@ static void client_free(struct client *c)
 	if (c->next)
 		c->next->pprev = c->pprev;
 	c->srv->n_clients--;
+	c->srv->n_subscribed -= c->subscribed != 0;
 	if (c->pending)
 		c->pending->c = NULL;	/* its owner answers into the void and frees it */
 	bufferevent_free(c->bev);
@@ -124,36 +129,53 @@ static void reply_error(struct client *c, enum ms_ctl_result rc, const char *msg
  * "events": answered ok, then events follow on the connection until the client hangs up.  It
  * asks nothing more (what it sends is read and thrown away, so its hang-up is seen) and has no
  * idle timeout: a quiet mesh sends nothing for hours.  One that does not read costs at most
- * OUT_PAUSE plus an event: ctl_publish drops events for it and counts them.
+ * OUT_PAUSE plus an event: ctl_publish drops events for it and counts them; and, like any client,
+ * it is closed once its unread events stayed over OUT_PAUSE for STALL_TIMEOUT_S, so a reader that
+ * never reads does not keep its connection slot.  on_write runs whenever its unread events fall
+ * to OUT_PAUSE or below (the write low-water mark), which stops the stall timer.
  */
 static void subscribe(struct client *c)
 {
 	static const char ok[] = "{\"version\":1,\"result\":\"ok\",\"streaming\":true}\n";
 
 	c->subscribed = 1;
+	c->srv->n_subscribed++;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_setwatermark(c->bev, EV_WRITE, OUT_PAUSE, 0);
 	bufferevent_write(c->bev, ok, sizeof(ok) - 1);
 	log_debug("control client %lu (uid %u, pid %d): streaming events", c->id, (unsigned)c->uid, (int)c->pid);
 }
 
+size_t ctl_subscribers(const struct ctl_server *s)
+{
+	return s ? s->n_subscribed : 0;
+}
+
 void ctl_publish(struct ctl_server *s, const char *line, const char *time)
 {
+	struct timeval stall = { STALL_TIMEOUT_S, 0 };
+
 	for (struct client *c = s->clients; c; c = c->next) {
 		struct evbuffer *out;
 
 		if (!c->subscribed)
 			continue;
 		out = bufferevent_get_output(c->bev);
-		if (evbuffer_get_length(out) > OUT_PAUSE) {
+		if (evbuffer_get_length(out) <= OUT_PAUSE) {
+			if (c->dropped)
+				evbuffer_add_printf(out, "{\"time\":\"%s\",\"type\":\"dropped\",\"peer\":null,\"count\":%lu}\n",
+						    time, c->dropped);
+			c->dropped = 0;
+			evbuffer_add(out, line, strlen(line));
+			evbuffer_add(out, "\n", 1);
+		} else {
 			c->dropped++;
-			continue;
+			c->dropped_total++;
 		}
-		if (c->dropped)
-			evbuffer_add_printf(out, "{\"time\":\"%s\",\"type\":\"dropped\",\"peer\":null,\"count\":%lu}\n", time,
-					    c->dropped);
-		c->dropped = 0;
-		evbuffer_add(out, line, strlen(line));
-		evbuffer_add(out, "\n", 1);
+		if (!c->paused && evbuffer_get_length(out) > OUT_PAUSE) {
+			c->paused = 1;	/* over the limit: closed unless it reads within STALL_TIMEOUT_S */
+			evtimer_add(c->stall, &stall);
+		}
 	}
 }
 static void defer(struct client *c, const struct ms_ctl_req *req);
@@ -328,6 +350,14 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
 
+	if (c->subscribed) {	/* its unread events fell to OUT_PAUSE or below */
+		if (c->paused)
+			evtimer_del(c->stall);
+		c->paused = 0;
+		if (c->eof && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			client_close(c, false, "done");
+		return;
+	}
 	if (c->paused) {
 		c->paused = 0;
 		evtimer_del(c->stall);
@@ -348,8 +378,12 @@ static void on_stall(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 
 	(void)fd, (void)what;
-	client_close(c, true, "%zu bytes of replies left unread for %d s", evbuffer_get_length(bufferevent_get_output(c->bev)),
-		     STALL_TIMEOUT_S);
+	if (c->subscribed)
+		client_close(c, true, "%zu bytes of events left unread for %d s, %lu events dropped",
+			     evbuffer_get_length(bufferevent_get_output(c->bev)), STALL_TIMEOUT_S, c->dropped_total);
+	else
+		client_close(c, true, "%zu bytes of replies left unread for %d s", evbuffer_get_length(bufferevent_get_output(c->bev)),
+			     STALL_TIMEOUT_S);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)

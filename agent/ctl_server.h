@@ -41,9 +41,12 @@ int ctl_open(struct event_base *base, const char *path, ctl_handler_fn fn, void 
 /*
  * Sends one event (a JSON object's text, no newline) to every connection that asked for
  * "events".  One that has more than 64 KiB unread loses events instead; the next one it gets is
- * preceded by {"time":time,"type":"dropped","peer":null,"count":N} (agent/CONTROL.md, "Events").
+ * preceded by {"time":time,"type":"dropped","peer":null,"count":N}, and one whose unread events
+ * stay over 64 KiB for 10 s is closed (agent/CONTROL.md, "Events").
  */
 void ctl_publish(struct ctl_server *s, const char *line, const char *time);
+/* How many connections stream events now (0 for a NULL server): none, and nothing need be formatted. */
+size_t ctl_subscribers(const struct ctl_server *s);
 /* Closes every connection and removes the socket file. */
 void ctl_close(struct ctl_server *s);
 

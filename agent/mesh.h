@@ -21,6 +21,8 @@
 
 /* Where events go (mesh_events.c): a JSON object's text and its time. */
 typedef void (*mesh_publish_fn)(void *ctx, const char *line, const char *time);
+/* True while someone listens for events; until then none is formatted. */
+typedef bool (*mesh_listening_fn)(void *ctx);
 
 struct mesh {
 	struct event_base *base;
@@ -47,6 +49,7 @@ struct mesh {
 	bool conflicts_changed;		/* the core's view of which peers have conflicts is stale */
 	char fingerprint[MS_FINGERPRINT_HEX + 1];	/* of the secret (CONTROL.md, "Fingerprints") */
 	mesh_publish_fn publish;	/* NULL: nobody listens for events */
+	mesh_listening_fn listening;	/* NULL: publish always listens */
 	void *publish_ctx;
 	struct mesh_netcheck *netcheck;	/* mesh_netcheck.c; NULL: unavailable */
 	struct mesh_opts {
@@ -64,7 +67,7 @@ void mesh_stop(struct mesh *m);
 
 uint64_t mesh_now_ms(void);
 /* Events (agent/CONTROL.md, "Events"): from the core, and the shell's own (reload, conflicts). */
-void mesh_on_events(struct mesh *m, mesh_publish_fn fn, void *ctx);
+void mesh_on_events(struct mesh *m, mesh_publish_fn fn, mesh_listening_fn listening, void *ctx);
 void mesh_event_core(struct mesh *m, const struct core_event *ev);
 /* A node-wide or peer event of the shell: peer may be NULL; detail is set as "detail". */
 void mesh_event(struct mesh *m, const char *type, const char *peer, const char *detail);

@@ -2,7 +2,8 @@
  * Events for `meshsec events` (agent/CONTROL.md, "Events"): the core's (handshakes, rekeys,
  * up/down and reasons, self-healing) and the shell's (reloads, policy conflicts), each one JSON
  * object stamped with the wall-clock time, handed to whoever listens (the control socket).
- * Nothing is formatted while nobody listens.
+ * Nothing is formatted while nobody listens: with no publish hook, or while its listening hook
+ * says nobody is there (meshsecd: the control socket has no subscriber).
  */
 #include "config.h"
 
@@ -12,10 +13,16 @@
 
 #include "mesh.h"
 
-void mesh_on_events(struct mesh *m, mesh_publish_fn fn, void *ctx)
+void mesh_on_events(struct mesh *m, mesh_publish_fn fn, mesh_listening_fn listening, void *ctx)
 {
 	m->publish = fn;
+	m->listening = listening;
 	m->publish_ctx = ctx;
+}
+
+static bool listened(const struct mesh *m)
+{
+	return m->publish && (!m->listening || m->listening(m->publish_ctx));
 }
 
 /* RFC 3339, UTC, milliseconds: "2026-11-23T10:04:05.123Z". */
@@ -60,7 +67,7 @@ void mesh_event_core(struct mesh *m, const struct core_event *ev)
 	char time[40];
 	json_t *o;
 
-	if (!m->publish || !(o = ev_object(core_event_name(ev->type), ev->peer, time, sizeof(time))))
+	if (!listened(m) || !(o = ev_object(core_event_name(ev->type), ev->peer, time, sizeof(time))))
 		return;
 	if (ev->why)
 		json_object_set_new(o, "reason", json_pack("{s:s,s:s,s:s}", "code", core_reason_code(ev->why->code),
@@ -77,7 +84,7 @@ void mesh_event(struct mesh *m, const char *type, const char *peer, const char *
 	char time[40];
 	json_t *o;
 
-	if (!m->publish || !(o = ev_object(type, peer, time, sizeof(time))))
+	if (!listened(m) || !(o = ev_object(type, peer, time, sizeof(time))))
 		return;
 	json_object_set_new(o, "detail", json_string(detail));
 	publish(m, o, time);

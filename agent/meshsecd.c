@@ -115,12 +115,18 @@ static int parse_args(int argc, char **argv, struct agent *a, int *foreground, i
 	return -1;
 }
 
-/* Reload: the mesh builds the new model whole; on any error the running one stays. */
-/* The mesh's events go to the control socket's subscribers. */
+/* The mesh's events go to the control socket's subscribers; with none, no event is formatted. */
 static void publish_events(void *ctx, const char *line, const char *time)
 {
 	ctl_publish(ctx, line, time);
 }
+
+static bool events_listened(void *ctx)
+{
+	return ctl_subscribers(ctx) > 0;
+}
+
+/* Reload: the mesh builds the new model whole; on any error the running one stays. */
 
 static void agent_reload(void *arg)
 {
@@ -204,7 +210,7 @@ int main(int argc, char **argv)
 	if (ctl_open(a.base, a.socket, mesh_ctl_handle, &a.mesh, &a.ctl, &err) < 0)
 		log_warnx("%s; meshsec status will not reach this agent", err.msg);
 	else {
-		mesh_on_events(&a.mesh, publish_events, a.ctl);
+		mesh_on_events(&a.mesh, publish_events, events_listened, a.ctl);
 		ctl_set_deferred(a.ctl, MS_CTL_NETCHECK, mesh_netcheck_request, &a.mesh);
 	}
 	if (a.metrics_listen && metrics_http_open(a.base, a.metrics_listen, a.metrics_token, &a.mesh, &a.metrics, &err) < 0)

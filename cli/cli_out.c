@@ -26,7 +26,7 @@ int cli_begin(const struct ms_cmd *cmd, int argc, char **argv, struct ms_args *a
 	struct ms_error err;
 
 	if (ms_opts_parse(cmd, argc, argv, a, &err) < 0) {
-		error_out(ms_opts_wants_json(argc, argv), cmd->name, NULL, err.msg);
+		error_out(ms_opts_wants_json(cmd, argc, argv), cmd->name, NULL, err.msg);
 		return 2;
 	}
 	if (a->help) {

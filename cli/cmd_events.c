@@ -36,19 +36,26 @@ static void print_text(const char *line, size_t len)
 	json_decref(ev);
 }
 
-/* Lines from fd until it closes; each is flushed at once, so a pipe sees events as they come. */
+/*
+ * Lines from fd until it closes; each is flushed at once, so a pipe sees events as they come.
+ * A line longer than buf (no event is) is thrown away whole: the rest of it, up to its newline,
+ * is skipped too, so no tail of it is ever printed as a line of its own.
+ */
 static int relay(int fd, int json)
 {
 	char buf[65536];
 	size_t n = 0;
 	ssize_t r;
+	int skipping = 0;	/* inside a line too long for buf: drop up to its newline */
 
 	while ((r = read(fd, buf + n, sizeof(buf) - n)) > 0) {
 		char *start = buf, *nl;
 
 		n += (size_t)r;
 		while ((nl = memchr(start, '\n', n - (size_t)(start - buf))) != NULL) {
-			if (json)
+			if (skipping)
+				skipping = 0;
+			else if (json)
 				printf("%.*s\n", (int)(nl - start), start);
 			else
 				print_text(start, (size_t)(nl - start));
@@ -57,7 +64,7 @@ static int relay(int fd, int json)
 		n -= (size_t)(start - buf);
 		memmove(buf, start, n);
 		if (n == sizeof(buf))
-			n = 0;	/* a line longer than any event: skip it */
+			n = 0, skipping = 1;	/* a line longer than any event: skip it to its end */
 		fflush(stdout);
 	}
 	fprintf(stderr, "meshsec events: the agent closed the stream\n");

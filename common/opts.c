@@ -195,10 +195,35 @@ void ms_opts_help(FILE *f, const char *prog, const struct ms_cmd *cmd)
 		fprintf(f, "\n%s\n", cmd->help);
 }
 
-bool ms_opts_wants_json(int argc, char **argv)
+/*
+ * "--json", "-j", or -j inside a cluster of short flags ("-Aj"; in "-Sj" the j is -S's value),
+ * before any "--", and only for a command that declares json: the parse may have failed anywhere,
+ * so each word is judged alone.
+ */
+bool ms_opts_wants_json(const struct ms_cmd *cmd, int argc, char **argv)
 {
-	for (int k = 1; k < argc && strcmp(argv[k], "--") != 0; k++)
-		if (strcmp(argv[k], "--json") == 0)
+	int j = -1;
+
+	for (int i = 0; cmd->opts && cmd->opts[i].name; i++)
+		if (strcmp(cmd->opts[i].name, "json") == 0)
+			j = i;
+	if (j < 0)
+		return false;
+	for (int k = 1; k < argc && strcmp(argv[k], "--") != 0; k++) {
+		const char *arg = argv[k];
+
+		if (strcmp(arg, "--json") == 0)
 			return true;
+		if (arg[0] != '-' || arg[1] == '-' || !cmd->opts[j].short_name)
+			continue;
+		for (const char *c = arg + 1; *c; c++) {
+			int i = find_short(cmd, *c);
+
+			if (i == j)
+				return true;
+			if (i >= 0 && cmd->opts[i].arg)
+				break;	/* the rest is that option's value */
+		}
+	}
 	return false;
 }

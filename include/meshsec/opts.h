@@ -58,7 +58,10 @@ bool ms_opt_set(const struct ms_args *a, const char *name);
 /* "usage: PROG [OPTIONS] ARGS", the summary, every option with its help, then cmd->help. */
 void ms_opts_help(FILE *f, const char *prog, const struct ms_cmd *cmd);
 
-/* True when argv (before any "--") holds --json: errors of the parse itself are JSON then. */
-bool ms_opts_wants_json(int argc, char **argv);
+/*
+ * True when cmd declares json and argv (before any "--") holds --json, -j, or -j in a cluster of
+ * short flags ("-Aj"): errors of the parse itself are JSON then.
+ */
+bool ms_opts_wants_json(const struct ms_cmd *cmd, int argc, char **argv);
 
 #endif

@@ -2,7 +2,8 @@
 # The CLI's one grammar, without an agent or root: every command's --help and `help CMD` (the
 # same text), did-you-mean for commands, options and --node, errors as JSON on stdout with
 # --json, a value that looks like an option refused, plurals, meshsecd refusing a bad
-# --metrics-listen and stray arguments, --version on both, and bash completion.  Prints
+# --metrics-listen and stray arguments, --version on both, every option of --help in the man
+# pages, and bash completion.  Prints
 # "host tests: N passed, N failed".
 # usage: tests/host/cli.sh BUILDDIR
 . "$(dirname "$0")/lib.bash"
@@ -30,6 +31,21 @@ run "$M" status --socket --json
 if [ $rc = 2 ] && grep -q '"message": "--socket needs a PATH; got --json' "$out"; then
 	ok "status --socket --json: refused, naming --socket"
 else bad "status --socket --json (exit $rc)" "$out"; fi
+# -j is --json, alone or in a cluster of flags, for errors of the parse itself too.
+for args in "status -j --bogus" "status -j --socket" "netcheck -j" "peers -Sj --bogus"; do
+	run "$M" $args
+	case $args in *-Sj*) want=text ;; *) want=json ;; esac	# -Sj: j is the socket's path
+	if [ $rc = 2 ] && { [ $want = json ] && [ ! -s "$err" ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["error"]["message"]' "$out" ||
+		{ [ $want = text ] && [ ! -s "$out" ] && grep -q "^meshsec peers: " "$err"; }; }; then
+		ok "$args: the parse error as $want"
+	else bad "$args (exit $rc): want $want" "$out"; cat "$err"; fi
+done
+run "$M" check -Aj --bogus
+[ $rc = 2 ] && python3 -c 'import json,sys; assert "--bogus" in json.load(open(sys.argv[1]))["error"]["message"]' "$out" &&
+	ok "check -Aj --bogus: -j inside a cluster, a JSON error" || bad "check -Aj --bogus (exit $rc)" "$out"
+run "$M" show -- -j extra
+[ $rc = 2 ] && [ ! -s "$out" ] && grep -q 'unexpected argument "extra"' "$err" && ok "show -- -j extra: after --, -j is an argument; the error in text" ||
+	bad "show -- -j extra (exit $rc)" "$err"
 run "$M" status --socket /nonexistent --json
 if [ $rc = 2 ] && python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert "/nonexistent" in e["message"] and e["fix"]' "$out"; then
 	ok "status --json without an agent: a JSON error on stdout, exit 2"
@@ -76,6 +92,35 @@ run "$M" check --inventory "$work/nope.json" --json
 [ $rc = 1 ] && python3 -c 'import json,sys; assert "nope.json" in json.load(open(sys.argv[1]))["error"]["message"]' "$out" &&
 	ok "check --json: a missing inventory is a JSON error" || bad "check --json, missing inventory (exit $rc)" "$out"
 
+# events: a line longer than the CLI's 64 KiB buffer is dropped whole, never its tail printed as
+# a line of its own.  A fake agent answers "streaming", then sends two over-long lines, each
+# followed by an event, and hangs up.
+fake_events() {
+	python3 - "$1" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); c.recv(4096)
+ev = lambda n: b'{"time":"2026-01-01T00:00:00.000Z","type":"rekey","peer":"p%d","handshakes":%d}\n' % (n, n)
+c.sendall(b'{"version":1,"result":"ok","streaming":true}\n' + ev(1))
+for n, size in ((2, 70000), (3, 200000)):
+    c.sendall(b'{"junk":"' + b'x' * size + b'"}\n' + ev(n))
+c.close()
+PY
+	for _ in $(seq 50); do [ -S "$1" ] && break; sleep 0.1; done
+}
+fake_events "$work/ev.sock"
+run "$M" events --json --socket "$work/ev.sock"; wait
+if [ $rc = 1 ] && python3 -c '
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+assert [e["peer"] for e in evs] == ["p1", "p2", "p3"], evs' "$out"; then
+	ok "events --json: over-long lines dropped whole, every line printed is an event"
+else bad "events --json with over-long lines (exit $rc)" "$out"; fi
+fake_events "$work/ev2.sock"
+run "$M" events --socket "$work/ev2.sock"; wait
+[ $rc = 1 ] && [ "$(wc -l <"$out")" = 3 ] && ! grep -q xxx "$out" && ok "events: over-long lines dropped whole in text too" ||
+	bad "events with over-long lines (exit $rc)" "$out"
+
 # meshsecd: the same grammar; a bad --metrics-listen refused before anything starts.
 for v in 0 70000 garbage 1.2.3:80 host.example:9101 ::1:9101; do
 	run "$D" --inventory "$work/nope.json" --metrics-listen "$v" --metrics-token-file "$work/key"
@@ -116,6 +161,22 @@ help_exit=$("$M" netcheck --help | sed -n 's/^Exit status: //p')
 man_exit=$(sed -n '/^\.B netcheck/,/^\.TP/s/^Exit status //p' "$src/deploy/man/meshsec.8")
 [ -n "$help_exit" ] && [ "$man_exit" = "$help_exit" ] && ok "netcheck's exit status: the man page says what --help says" ||
 	bad "netcheck's exit status: man \"$man_exit\", help \"$help_exit\""
+# Every long option a command's --help prints is in that command's entry of meshsec.8 (COMMANDS),
+# and every one of meshsecd --help in meshsecd.8.
+man_entry() {	# man_entry CMD: the COMMANDS entry of CMD in meshsec.8, dashes unescaped
+	awk -v c="$1" '
+		/^\.SH/ { in_cmds = ($0 == ".SH COMMANDS"); on = 0; next }
+		in_cmds && /^\.TP/ { tp = 1; on = 0; next }
+		in_cmds && tp { tp = 0; w = $2; gsub(/\\/, "", w); on = ($1 ~ /^\.B/ && w == c) }
+		on' "$src/deploy/man/meshsec.8" | sed 's/\\-/-/g'
+}
+long_opts() { sed -n 's/^  \(-., \|    \)\(--[a-z-]*\).*/\2/p' | grep -vx -- --help; }
+for c in $cmds; do
+	missing=$(for o in $("$M" "$c" --help | long_opts); do man_entry "$c" | grep -q -- "$o\b" || echo "$o"; done)
+	[ -z "$missing" ] && ok "meshsec.8 lists every option of $c" || bad "meshsec.8's entry for $c lacks:" <(echo $missing)
+done
+missing=$(for o in $("$D" --help | long_opts); do sed 's/\\-/-/g' "$src/deploy/man/meshsecd.8" | grep -q -- "$o\b" || echo "$o"; done)
+[ -z "$missing" ] && ok "meshsecd.8 lists every option of meshsecd" || bad "meshsecd.8 lacks:" <(echo $missing)
 
 # Completion, as bash calls it.
 comp() {

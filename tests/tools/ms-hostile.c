@@ -12,6 +12,11 @@
  *                                      closes one; exits when all are closed, or on SIGTERM.
  *   ms-hostile flood TARGET N REQ      one connection sends REQ N times while reading every reply
  *                                      line.  Prints "replies R of N"; exits 0 if R is N.
+ *   ms-hostile subscribe SOCKET C      C connections ask for events and never read them (the
+ *                                      answer is only peeked at).  Prints "subscribed S of C" once
+ *                                      each was answered "streaming" (or gave up after 10 s), then
+ *                                      "closed K of C" each time the agent closes one; exits when
+ *                                      all are closed, or on SIGTERM.
  *   ms-hostile conns TARGET N          N connections at once, held until SIGTERM.  Prints
  *                                      "connected C, closed by the agent K, pending P, refused R
  *                                      of N" once none changes for 2 s.
@@ -108,6 +113,25 @@ static int hangup(const char *target, long n, const char *req)
 	return 0;
 }
 
+/* Prints "closed K of C" as the agent closes each of the c connections in p; returns once all are. */
+static void await_closes(struct pollfd *p, int c)
+{
+	int closed = 0;
+
+	for (int i = 0; i < c; i++)
+		p[i].events = POLLRDHUP, closed += p[i].fd < 0;
+	while (closed < c && poll(p, (nfds_t)c, -1) > 0) {
+		for (int i = 0; i < c; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & GONE))
+				continue;
+			close(p[i].fd);
+			p[i].fd = -1;
+			printf("closed %d of %d\n", ++closed, c);
+			fflush(stdout);
+		}
+	}
+}
+
 /* Sends from each connection what is left of its n requests, whenever the agent takes them. */
 static int noread(const char *target, int c, long n, const char *req)
 {
@@ -116,7 +140,7 @@ static int noread(const char *target, int c, long n, const char *req)
 	struct pollfd *p = calloc((size_t)c, sizeof(*p));
 	size_t *left = calloc((size_t)c, sizeof(*left));
 	long long sent = 0;
-	int open_n = 0, closed = 0;
+	int open_n = 0;
 
 	if (!buf || !p || !left)
 		return 1;
@@ -144,21 +168,10 @@ static int noread(const char *target, int c, long n, const char *req)
 	}
 	printf("sent %lld of %lld\n", sent / (long long)rl, (long long)c * n);
 	fflush(stdout);
-	for (int i = 0; i < c; i++) {
+	for (int i = 0; i < c; i++)
 		if (p[i].fd < 0)
 			p[i].fd = ~p[i].fd;
-		p[i].events = POLLRDHUP;
-	}
-	while (closed < c && poll(p, (nfds_t)c, -1) > 0) {
-		for (int i = 0; i < c; i++) {
-			if (p[i].fd < 0 || !(p[i].revents & GONE))
-				continue;
-			close(p[i].fd);
-			p[i].fd = -1;
-			printf("closed %d of %d\n", ++closed, c);
-			fflush(stdout);
-		}
-	}
+	await_closes(p, c);
 	free(buf);
 	free(p);
 	free(left);
@@ -196,6 +209,36 @@ static int flood(const char *target, long n, const char *req)
 	}
 	printf("replies %ld of %ld\n", replies, n);
 	return replies == n ? 0 : 1;
+}
+
+static int subscribe(const char *target, int c)
+{
+	static const char req[] = "{\"version\":1,\"request\":\"events\"}\n";
+	struct pollfd *p = calloc((size_t)c, sizeof(*p));
+	int subscribed = 0;
+
+	if (!p)
+		return 1;
+	for (int i = 0; i < c; i++) {
+		struct timeval tv = { 10, 0 };
+		static const char want[] = "{\"version\":1,\"result\":\"ok\",\"streaming\":true}\n";
+		char ack[sizeof(want)];
+		ssize_t n;
+
+		if ((p[i].fd = dial(target, 0)) < 0)
+			return perror("connect"), 1;
+		setsockopt(p[i].fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (send_all(p[i].fd, req, sizeof(req) - 1) < 0)
+			continue;
+		/* The answer stays unread: MSG_WAITALL with MSG_PEEK waits for the whole ack. */
+		n = recv(p[i].fd, ack, sizeof(want) - 1, MSG_PEEK | MSG_WAITALL);
+		subscribed += n == (ssize_t)sizeof(want) - 1 && memcmp(ack, want, sizeof(want) - 1) == 0;
+	}
+	printf("subscribed %d of %d\n", subscribed, c);
+	fflush(stdout);
+	await_closes(p, c);
+	free(p);
+	return 0;
 }
 
 /* Connections are failed (dial refused), connecting, connected, or closed by the agent. */
@@ -248,8 +291,10 @@ int main(int argc, char **argv)
 		return noread(argv[2], atoi(argv[3]), atol(argv[4]), argv[5]);
 	if (argc == 5 && strcmp(argv[1], "flood") == 0)
 		return flood(argv[2], atol(argv[3]), argv[4]);
+	if (argc == 4 && strcmp(argv[1], "subscribe") == 0)
+		return subscribe(argv[2], atoi(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "conns") == 0)
 		return conns(argv[2], atoi(argv[3]));
-	fprintf(stderr, "usage: ms-hostile hangup TARGET N REQ | noread TARGET CONNS N REQ | flood TARGET N REQ | conns TARGET N\n");
+	fprintf(stderr, "usage: ms-hostile hangup TARGET N REQ | noread TARGET CONNS N REQ | flood TARGET N REQ | subscribe SOCKET C | conns TARGET N\n");
 	return 2;
 }

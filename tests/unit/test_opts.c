@@ -106,11 +106,32 @@ static void test_refusals(void **state)
 
 static void test_wants_json(void **state)
 {
+	static const struct ms_opt plain[] = { { "socket", 'S', "PATH", "" }, { "no-check", 'A', NULL, "" }, { NULL, 0, NULL, NULL } };
+	static const struct ms_opt flags[] = { { "json", 'j', NULL, "" }, { "socket", 'S', "PATH", "" }, { "all", 'a', NULL, "" },
+					       { NULL, 0, NULL, NULL } };
+	static const struct ms_cmd nojson = { .name = "keygen", .summary = "s", .opts = plain };
+	static const struct ms_cmd own = { .name = "raw", .summary = "s" };	/* parses its own argv */
+	static const struct ms_cmd fl = { .name = "status", .summary = "s", .opts = flags };
 	char *with[] = { "status", "--socket", "--json", NULL }, *after[] = { "status", "--", "--json", NULL };
+	char *j[] = { "status", "-j", "--bogus", NULL }, *cluster[] = { "status", "-aj", NULL }, *first[] = { "status", "-ja", NULL };
+	char *value[] = { "status", "-Sj", NULL }, *value2[] = { "status", "-aSj", NULL }, *jafter[] = { "status", "--", "-j", NULL };
+	char *opt_then_j[] = { "status", "-S", "-j", NULL }, *none[] = { "status", "-a", "x", NULL };
 
 	(void)state;
-	assert_true(ms_opts_wants_json(3, with));
-	assert_false(ms_opts_wants_json(3, after));
+	assert_true(ms_opts_wants_json(&fl, 3, with));
+	assert_false(ms_opts_wants_json(&fl, 3, after));
+	assert_true(ms_opts_wants_json(&fl, 3, j));		/* -j alone */
+	assert_true(ms_opts_wants_json(&fl, 2, cluster));	/* -j last in a cluster */
+	assert_true(ms_opts_wants_json(&fl, 2, first));	/* -j first in a cluster */
+	assert_false(ms_opts_wants_json(&fl, 2, value));	/* -Sj: j is the socket's path */
+	assert_false(ms_opts_wants_json(&fl, 2, value2));
+	assert_false(ms_opts_wants_json(&fl, 3, jafter));	/* after --: an argument */
+	assert_true(ms_opts_wants_json(&fl, 3, opt_then_j));	/* -S refuses -j as its value: -j is an option */
+	assert_false(ms_opts_wants_json(&fl, 3, none));
+	assert_false(ms_opts_wants_json(&nojson, 3, with));	/* a command without json answers in text */
+	assert_false(ms_opts_wants_json(&nojson, 3, j));
+	assert_false(ms_opts_wants_json(&own, 3, with));
+	assert_true(ms_opts_wants_json(&cmd, 3, j));		/* the table above: -j declared */
 }
 
 static void test_listen(void **state)

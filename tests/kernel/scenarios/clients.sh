@@ -1,6 +1,6 @@
 # Hostile local clients (DESIGN.md invariant 11; agent/CONTROL.md, "Limits"), on the control
 # socket and on the metrics listener: clients that hang up mid-reply, never read their replies,
-# flood pipelined requests, or open 1,000 connections.  During and after each attack the agent
+# subscribe to events and never read them, flood pipelined requests, or open 1,000 connections.  During and after each attack the agent
 # is alive, its memory is under the bound CONTROL.md states, and other clients are served through
 # the real CLI.  Memory is judged by the agent's peak during each attack (VmHWM, reset before
 # it), so a growth between two looks counts too.  Metrics need the bearer token.
@@ -90,6 +90,26 @@ check "the agent closes non-readers that stay over the limit" wait_until 60 repo
 check "and logs why, once each" sh -c "[ \$(grep -c 'replies left unread for 10 s; closed' $RESULTS/n1.log) -eq 16 ]"
 hostile_stop noread
 memory "control non-readers"
+
+# Subscribers that never read: 16 connections (one user's share) ask for events and read
+# nothing while root drives an event storm (a reload per request, each one "reload" event, and
+# rekeys).  Their events beyond 64 KiB unread are dropped, and once that has lasted 10 s they are
+# closed, as non-readers are (before: kept forever, so three users held every non-root slot).
+RELOAD='{"version":1,"request":"reload"}'$'\n'
+check "at rest before the silent subscribers" wait_until 40 at_rest
+hostile subs "$member" subscribe "$SOCK" 16
+check "16 silent subscribers stream events" wait_until 30 reported subs '^subscribed 16 of 16'
+in_node 1 "$HOSTILE" flood "$SOCK" 3000 "$RELOAD" >"$RESULTS/storm.out" 2>&1 & storm=$!
+for _ in $(seq 20); do in_node 1 "$MESHSEC" rekey --socket "$SOCK" >/dev/null; done
+during "silent subscribers"
+wait $storm
+check "the event storm (3,000 reloads) was answered" grep -q '^replies 3000 of 3000' "$RESULTS/storm.out"
+check "the agent closes subscribers that stay over the limit" wait_until 60 reported subs 'closed 16 of 16'
+check "and logs why, with the events dropped, once each" \
+	sh -c "[ \$(grep -Ec 'uid 4242, .*events left unread for 10 s, [1-9][0-9]* events dropped; closed' $RESULTS/n1.log) -eq 16 ]"
+hostile_stop subs
+during "silent subscribers closed"
+memory "silent subscribers"
 
 # A flood that does read: 20,000 pipelined requests on one connection, every one answered.
 check "at rest before the flood" wait_until 40 at_rest
