@@ -22,6 +22,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -91,7 +92,12 @@ void core_peer_why(const struct core *c, int id, uint64_t now, struct core_why *
 		return;
 	core_peer_info(c, id, &info);
 	ms_addr_format(to, addr, sizeof(addr));
-	if (current(p->refused_ms, info.established ? info.established_ms : 0, now, UINT64_MAX)) {
+	if (current(p->refused_ms, info.established ? info.established_ms : 0, now, UINT64_MAX) && p->refused_errno == EEXIST) {
+		snprintf(w->message, sizeof(w->message), "the kernel refused an SA for %s: another owner's SA already has the "
+			 "SPI the peer announced (File exists); meshsec leaves it alone and agrees new SPIs", p->name);
+		say(w, CORE_REASON_KERNEL_REFUSED, "none if the pair comes up; if this stays, `ip xfrm state` shows the other "
+		    "owner's SA, and a peer that keeps announcing taken SPIs is misbehaving");
+	} else if (current(p->refused_ms, info.established ? info.established_ms : 0, now, UINT64_MAX)) {
 		snprintf(w->message, sizeof(w->message), "the kernel refused the SAs for %s%s%s%s%s", p->name,
 			 p->refused_errno ? ": " : "", p->refused_errno ? strerror(p->refused_errno) : "",
 			 p->refused_ext[0] ? ": " : "", p->refused_ext);

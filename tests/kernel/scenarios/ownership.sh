@@ -37,7 +37,8 @@ print(' | '.join(sorted(c['policy'] + '=' + str(c['peer']) for c in json.load(sy
 expect_eq "status lists both conflicts" "$(conflicts)" \
 	"out ICMPv6 type 135 (neighbour discovery bypass)=None | out any -> $(node4 4)=n4"
 in_node 1 "$MESHSEC" doctor --socket "$(sock 1)" --inventory "$INV" --secret "$KEY" >"$RESULTS/doctor.txt" 2>&1
-check "doctor names the foreign policy" grep -q "another owner's policy holds the selector of meshsec's out any -> $(node4 4)" "$RESULTS/doctor.txt"
+check "doctor names the foreign policy" grep -q "held by another owner's policy .*: out any -> $(node4 4) (held by allow, priority 50, required template esp mode transport reqid 42)" "$RESULTS/doctor.txt"
+check "n2's reason is the foreign SA's SPI, not a missing module" grep -q "kernel_refused: the kernel refused an SA for n2: another owner's SA already has the SPI" "$RESULTS/doctor.txt"
 
 # Reload (a new inventory file, then SIGHUP), rekey, stop, down: the foreign objects stay.
 write_inventory $N dual
