@@ -142,8 +142,9 @@ void core_peer_why(const struct core *c, int id, uint64_t now, struct core_why *
 		say(w, CORE_REASON_HANDSHAKING, "none needed yet; if it stays, `meshsec show` says why");
 	} else {
 		snprintf(w->message, sizeof(w->message), "%s answers, but no handshake with it completes", p->name);
-		say(w, CORE_REASON_NO_HANDSHAKE, "set `meshsec log-level debug` on both nodes and read the agents' logs "
-		    "for the handshake's drops");
+		say(w, CORE_REASON_NO_HANDSHAKE, "run `meshsec show` for this node on the peer: its reason names what it "
+		    "refuses (a kernel without ESP, a clock or version mismatch); else set `meshsec log-level debug` on "
+		    "both nodes and read the agents' logs");
 	}
 }
 

@@ -5,7 +5,8 @@
 # of the socket's group (not root) doctor reads the agent's inventory, says the firewall, the
 # kernel's policies and SAs need root, and blames no module and no rule; as root it finds both
 # rules once each, the missing ESP module, and does not blame the firewall for the silent peer.
-# Then node b runs with another secret: doctor on a names the secret/mesh-name mismatch.
+# Then node b runs with another secret: doctor on a names the secret/mesh-name mismatch; then
+# with the right one: status names the kernel's refusal of the SAs (no ESP here).
 # Prints "host tests: N passed, N failed".
 # usage: tests/host/doctor-honest.sh BUILDDIR
 . "$(dirname "$0")/lib.bash"
@@ -69,10 +70,11 @@ if grep -q "^skip  firewall .*needs root: run as root to check the firewall rule
 	ok "group member: text output shows skip with its fix and the count"
 else bad "group member: text" "$work/member.txt"; fi
 
-# wait_peer EXPR: until EXPR over a's status of peer b (p) holds, at most 30 s.
+# wait_peer EXPR [SOCKET]: until EXPR over the only peer (p) in the status of a (or of SOCKET's
+# agent) holds, at most 30 s.
 wait_peer() {
 	for _ in $(seq 1 150); do
-		ip netns exec "$ns" "$b/meshsec" status --json --socket "$work/a.sock" 2>/dev/null |
+		"$b/meshsec" status --json --socket "${2:-$work/a.sock}" 2>/dev/null |
 			python3 -c "import json,sys; p = json.load(sys.stdin)['peers'][0]; sys.exit(0 if ($1) else 1)" 2>/dev/null && return 0
 		sleep 0.2
 	done
@@ -120,4 +122,23 @@ if q secret.json "any('fail authentication' in x['message'] and 'secret or the m
 	and 'mesh.name' in x['fix'] for x in of('peers', 'error')) and not any('no answer' in x['message'] for x in of('peers'))"; then
 	ok "wrong secret on the peer: doctor names the secret/mesh-name mismatch, not the firewall"
 else bad "wrong secret" "$work/secret.json"; fi
+
+# b again with the right secret: b answers the handshake but its kernel (no ESP here) refuses the
+# inbound SA, so the handshake never completes.  b's status names the refusal with the kernel's
+# own words and the fix; a's says b answers but no handshake completes, and sends the operator to b.
+ip netns pids "$peer" | xargs -r kill; sleep 0.5
+rm -f "$work/b.sock"
+agent "$peer" b "$work/key" || bad "agent b did not start again" "$work/b.log"
+wait_peer "(p.get('reason') or {}).get('code') == 'kernel_refused'" "$work/b.sock" || bad "b never said its kernel refused the SAs" "$work/b.log"
+ip netns exec "$peer" "$b/meshsec" status --socket "$work/b.sock" >"$work/status-refused.txt"
+ip netns exec "$peer" "$b/meshsec" show a --socket "$work/b.sock" >"$work/show-refused.txt"
+if grep -q '^  ^ kernel_refused: the kernel refused the SAs for a: .*not found' "$work/status-refused.txt" &&
+	grep -Eq '^  fix +run `meshsec doctor` as root: it checks that the kernel has ESP' "$work/show-refused.txt"; then
+	ok "a kernel without ESP: status names the refusal with the kernel's text, show gives the fix"
+else bad "kernel refusal reason" "$work/status-refused.txt"; cat "$work/show-refused.txt"; fi
+wait_peer "(p.get('reason') or {}).get('code') == 'no_handshake'" || bad "a never said b answers without a handshake" "$work/a.log"
+ip netns exec "$ns" "$b/meshsec" show b --socket "$work/a.sock" >"$work/show-a.txt"
+if grep -Eq '^  fix +run `meshsec show` for this node on the peer: its reason names what it refuses' "$work/show-a.txt"; then
+	ok "the other side of a refusal: a sends the operator to b's own reason"
+else bad "no_handshake fix" "$work/show-a.txt"; fi
 summary
