@@ -39,11 +39,23 @@ static void fingerprints(const struct conf *c, char fp[MS_FINGERPRINT_HEX + 1], 
 		sodium_bin2hex(digest, 2 * MS_DIGEST_LEN + 1, d, sizeof(d));
 }
 
+/* "reqid 0x6d73a1b2, ESP required", "no template: clear", ...: what a planned policy does. */
+static const char *shape_text(const struct ms_sp *sp, char *buf, size_t n)
+{
+	if (sp->shape == MS_SP_CLEAR)
+		snprintf(buf, n, "no template: passes in clear");
+	else
+		snprintf(buf, n, "reqid %#x, %s", sp->reqid, sp->shape == MS_SP_REQUIRED ? "ESP required" :
+			 "passes in clear when no SA is there");
+	return buf;
+}
+
 static void print_text(const struct conf_paths *p, const struct conf *c, const struct ms_sp *sps, size_t n_sps)
 {
 	const struct ms_inventory *inv = c->inv;
 	const struct ms_node *me = &inv->nodes[c->self];
 	char addrs[2 * MS_ADDR_STRLEN + 2], sel[MS_SP_STRLEN], fp[MS_FINGERPRINT_HEX + 1], digest[2 * MS_DIGEST_LEN + 1];
+	char what[64];
 	size_t unreachable = ms_plan_unreachable(inv, c->self);
 
 	addrs_text(me, addrs, sizeof(addrs));
@@ -64,11 +76,11 @@ static void print_text(const struct conf_paths *p, const struct conf *c, const s
 	if (unreachable)
 		printf("warning    %zu %s no address family with this node and cannot be protected\n", unreachable,
 		       unreachable == 1 ? "peer shares" : "peers share");
-	printf("policies   %zu (ESP required, transport mode, priority %u, tag reqid %#x-%#x)\n", n_sps,
+	printf("policies   %zu (ESP transport mode, priority %u, tag reqid %#x-%#x)\n", n_sps,
 	       MS_SP_PRIORITY, MS_REQID_MIN, MS_REQID_MAX);
 	for (size_t i = 0; i < n_sps; i++)
-		printf("  %-60s priority %u, reqid %#x%s\n", ms_sp_format(&sps[i], sel, sizeof(sel)), sps[i].priority,
-		       sps[i].reqid, ms_sp_is_bypass(&sps[i]) ? ", passes in clear when no SA is there" : "");
+		printf("  %-60s priority %u, %s\n", ms_sp_format(&sps[i], sel, sizeof(sel)), sps[i].priority,
+		       shape_text(&sps[i], what, sizeof(what)));
 	printf("configuration OK\n");
 }
 
@@ -106,13 +118,21 @@ static void print_json(const struct conf_paths *p, const struct conf *c, const s
 		if (i != c->self)
 			json_array_append_new(peers, json_string(inv->nodes[i].name));
 	for (size_t i = 0; i < n_sps; i++) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:b}", "dir", sps[i].dir == MS_DIR_OUT ? "out" : "in",
+		static const char *const shapes[] = { "required", "optional", "clear" };
+		json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:b,s:s}", "dir", sps[i].dir == MS_DIR_OUT ? "out" : "in",
 				      "src", prefix(&sps[i].src, sps[i].src_len, s, sizeof(s)),
 				      "dst", prefix(&sps[i].dst, sps[i].dst_len, d, sizeof(d)), "reqid", (json_int_t)sps[i].reqid,
-				      "priority", (json_int_t)sps[i].priority, "optional", ms_sp_is_bypass(&sps[i]));
+				      "priority", (json_int_t)sps[i].priority, "optional", sps[i].shape != MS_SP_REQUIRED,
+				      "template", shapes[sps[i].shape]);
 
 		if (sps[i].icmp6_type)
 			json_object_set_new(o, "icmpv6_type", json_integer(sps[i].icmp6_type));
+		if (sps[i].proto)
+			json_object_set_new(o, "proto", json_integer(sps[i].proto));
+		if (sps[i].sport_mask)
+			json_object_set_new(o, "sport", json_pack("{s:i,s:i}", "port", sps[i].sport, "mask", sps[i].sport_mask));
+		if (sps[i].dport_mask)
+			json_object_set_new(o, "dport", json_pack("{s:i,s:i}", "port", sps[i].dport, "mask", sps[i].dport_mask));
 		json_array_append_new(pols, o);
 	}
 	json_object_set_new(root, "valid", json_true());

@@ -49,7 +49,7 @@ size_t ms_plan_unreachable(const struct ms_inventory *inv, size_t self)
 
 static struct ms_sp host_side(enum ms_dir dir, const struct ms_addr *peer, uint32_t reqid, size_t p)
 {
-	struct ms_sp sp = { .dir = dir, .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p };
+	struct ms_sp sp = { .dir = dir, .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p, .shape = MS_SP_REQUIRED };
 	uint8_t len = (uint8_t)(ms_addr_len(peer) * 8);
 
 	sp.src.family = sp.dst.family = peer->family;
@@ -64,7 +64,7 @@ static struct ms_sp host_side(enum ms_dir dir, const struct ms_addr *peer, uint3
 static struct ms_sp bypass_in(int family, const char *prefix, uint8_t len, size_t self)
 {
 	struct ms_sp sp = { .dir = MS_DIR_IN, .dst_len = len, .reqid = MS_REQID_NODE,
-			    .priority = MS_SP_PRIORITY_NODE, .peer = self };
+			    .priority = MS_SP_PRIORITY_NODE, .peer = self, .shape = MS_SP_OPTIONAL };
 
 	sp.src.family = sp.dst.family = family;
 	inet_pton(family, prefix, sp.dst.u.raw);
@@ -108,7 +108,8 @@ int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 			struct ms_sp *sp = &sps[n++];
 
 			*sp = (struct ms_sp){ .dir = d & 1 ? MS_DIR_OUT : MS_DIR_IN, .icmp6_type = d < 2 ? MS_ICMP6_NS : MS_ICMP6_NA,
-					      .reqid = MS_REQID_NODE, .priority = MS_SP_PRIORITY_NODE, .peer = self };
+					      .reqid = MS_REQID_NODE, .priority = MS_SP_PRIORITY_NODE, .peer = self,
+					      .shape = MS_SP_OPTIONAL };
 			sp->src.family = sp->dst.family = AF_INET6;
 		}
 	}
@@ -126,6 +127,12 @@ int ms_sp_cmp(const void *a, const void *b)
 		return x->dir < y->dir ? -1 : 1;
 	if (x->icmp6_type != y->icmp6_type)
 		return x->icmp6_type < y->icmp6_type ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->sport != y->sport || x->sport_mask != y->sport_mask)
+		return x->sport != y->sport ? (x->sport < y->sport ? -1 : 1) : (x->sport_mask < y->sport_mask ? -1 : 1);
+	if (x->dport != y->dport || x->dport_mask != y->dport_mask)
+		return x->dport != y->dport ? (x->dport < y->dport ? -1 : 1) : (x->dport_mask < y->dport_mask ? -1 : 1);
 	if (x->src.family != y->src.family)
 		return x->src.family < y->src.family ? -1 : 1;
 	if (x->src_len != y->src_len)
@@ -149,15 +156,38 @@ static const char *side(const struct ms_addr *a, uint8_t len, char *buf, size_t 
 	return buf;
 }
 
+/* " tcp dport 8064/0xffe0": the protocol and port part of a selector, or "". */
+static const char *ports(const struct ms_sp *sp, char *buf, size_t n)
+{
+	const char *name = sp->proto == 6 ? "tcp" : sp->proto == 17 ? "udp" : sp->proto == 132 ? "sctp" : NULL;
+	int k = 0;
+
+	buf[0] = '\0';
+	if (!sp->proto)
+		return buf;
+	k = name ? snprintf(buf, n, " %s", name) : snprintf(buf, n, " proto %u", sp->proto);
+	for (int i = 0; i < 2 && k > 0 && (size_t)k < n; i++) {
+		uint16_t port = i ? sp->dport : sp->sport, mask = i ? sp->dport_mask : sp->sport_mask;
+
+		if (mask == 0xffff)
+			k += snprintf(buf + k, n - (size_t)k, " %s %u", i ? "dport" : "sport", port);
+		else if (mask)
+			k += snprintf(buf + k, n - (size_t)k, " %s %u/0x%04x", i ? "dport" : "sport", port, mask);
+	}
+	return buf;
+}
+
 const char *ms_sp_format(const struct ms_sp *sp, char *buf, size_t len)
 {
-	char s[MS_ADDR_STRLEN + 4], d[MS_ADDR_STRLEN + 4];
+	static const char *const shape[] = { "", " (optional)", " (clear)" };
+	char s[MS_ADDR_STRLEN + 4], d[MS_ADDR_STRLEN + 4], pp[48];
 	const char *dir = sp->dir == MS_DIR_OUT ? "out" : "in";
 
 	if (sp->icmp6_type)
 		snprintf(buf, len, "%s ICMPv6 type %u (neighbour discovery bypass)", dir, sp->icmp6_type);
 	else
-		snprintf(buf, len, "%s %s -> %s%s", dir, side(&sp->src, sp->src_len, s, sizeof(s)),
-			 side(&sp->dst, sp->dst_len, d, sizeof(d)), ms_sp_is_bypass(sp) ? " (bypass)" : "");
+		snprintf(buf, len, "%s %s -> %s%s%s", dir, side(&sp->src, sp->src_len, s, sizeof(s)),
+			 side(&sp->dst, sp->dst_len, d, sizeof(d)), ports(sp, pp, sizeof(pp)),
+			 ms_sp_is_bypass(sp) ? " (bypass)" : shape[sp->shape]);
 	return buf;
 }

@@ -117,6 +117,12 @@ static void fill_sp_sel(struct xfrm_selector *sel, const struct ms_sp *sp)
 		sel->proto = IPPROTO_ICMPV6;
 		sel->sport = htons(sp->icmp6_type);	/* the kernel puts an ICMP type in the source port */
 		sel->sport_mask = htons(0xffff);
+	} else if (sp->proto) {
+		sel->proto = sp->proto;
+		sel->sport = htons(sp->sport);
+		sel->sport_mask = htons(sp->sport_mask);
+		sel->dport = htons(sp->dport);
+		sel->dport_mask = htons(sp->dport_mask);
 	}
 }
 
@@ -200,6 +206,8 @@ static int sp_put(struct xnl *x, const struct ms_sp *sp, enum xnl_op op)
 	memset(&pol, 0, sizeof(pol));
 	fill_sp_sel(&pol.sel, sp);
 	fill_lft(&pol.lft);
+	if (sp->shape == MS_SP_CLEAR)
+		pol.lft.soft_byte_limit = MS_SP_TAG;	/* no template, no reqid: this says it is ours */
 	pol.priority = sp->priority;
 	pol.dir = sp->dir == MS_DIR_OUT ? XFRM_POLICY_OUT : XFRM_POLICY_IN;
 	pol.action = XFRM_POLICY_ALLOW;
@@ -210,10 +218,10 @@ static int sp_put(struct xnl *x, const struct ms_sp *sp, enum xnl_op op)
 	tmpl.reqid = sp->reqid;
 	tmpl.mode = XFRM_MODE_TRANSPORT;
 	tmpl.share = XFRM_SHARE_ANY;
-	tmpl.optional = ms_sp_is_bypass(sp) != 0;	/* pair SPs: required, no SA means drop, never clear */
+	tmpl.optional = sp->shape == MS_SP_OPTIONAL;	/* required: no SA means drop, never clear */
 	tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0u;
 	if (nlmsg_append(msg, &pol, sizeof(pol), NLMSG_ALIGNTO) < 0 ||
-	    nla_put(msg, XFRMA_TMPL, sizeof(tmpl), &tmpl) < 0) {
+	    (sp->shape != MS_SP_CLEAR && nla_put(msg, XFRMA_TMPL, sizeof(tmpl), &tmpl) < 0)) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}

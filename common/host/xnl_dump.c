@@ -101,11 +101,17 @@ static int on_sp(void *ctx, const struct nlmsghdr *h)
 	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || !xnl_msg_copy(h, &p, sizeof(p)) ||
 	    nlmsg_parse((struct nlmsghdr *)h, sizeof(p), tb, XFRMA_MAX, NULL) < 0)
 		return 0;
-	if (!tb[XFRMA_TMPL] || nla_len(tb[XFRMA_TMPL]) != sizeof(*t))
-		return 0;	/* not ours: ours have exactly one template */
-	t = nla_data(tb[XFRMA_TMPL]);
-	if (!ms_is_our_reqid(t->reqid) || (pol->dir != XFRM_POLICY_IN && pol->dir != XFRM_POLICY_OUT))
+	if (pol->dir != XFRM_POLICY_IN && pol->dir != XFRM_POLICY_OUT)
 		return 0;
+	if (!tb[XFRMA_TMPL]) {
+		if (pol->lft.soft_byte_limit != MS_SP_TAG || pol->action != XFRM_POLICY_ALLOW)
+			return 0;	/* not ours: ours without a template carry the tag */
+		t = NULL;
+	} else if (nla_len(tb[XFRMA_TMPL]) != sizeof(*t)) {
+		return 0;	/* not ours: ours have one template or none */
+	} else if (!ms_is_our_reqid((t = nla_data(tb[XFRMA_TMPL]))->reqid)) {
+		return 0;
+	}
 	if (!(sp = vec_push(ctx)))
 		return -1;
 	sp->dir = pol->dir == XFRM_POLICY_OUT ? MS_DIR_OUT : MS_DIR_IN;
@@ -113,9 +119,15 @@ static int on_sp(void *ctx, const struct nlmsghdr *h)
 	read_addr(&sp->dst, pol->sel.family, &pol->sel.daddr);
 	sp->src_len = pol->sel.prefixlen_s;
 	sp->dst_len = pol->sel.prefixlen_d;
-	if (pol->sel.proto == IPPROTO_ICMPV6 && pol->sel.prefixlen_d == 0)
+	if (pol->sel.proto == IPPROTO_ICMPV6 && pol->sel.prefixlen_d == 0) {
 		sp->icmp6_type = (uint8_t)ntohs(pol->sel.sport);
-	sp->reqid = t->reqid;
+	} else if (pol->sel.proto) {
+		sp->proto = pol->sel.proto;
+		sp->sport = ntohs(pol->sel.sport), sp->sport_mask = ntohs(pol->sel.sport_mask);
+		sp->dport = ntohs(pol->sel.dport), sp->dport_mask = ntohs(pol->sel.dport_mask);
+	}
+	sp->shape = !t ? MS_SP_CLEAR : t->optional ? MS_SP_OPTIONAL : MS_SP_REQUIRED;
+	sp->reqid = t ? t->reqid : 0;
 	sp->priority = pol->priority;
 	return 0;
 }

@@ -84,6 +84,21 @@ struct ms_inventory {
 
 enum ms_dir { MS_DIR_IN = 0, MS_DIR_OUT = 1 };
 
+/* What a policy does with the traffic it matches: its template, or none. */
+enum ms_sp_shape {
+	MS_SP_REQUIRED = 0,	/* ESP template, required: no SA means drop, never clear (require mode) */
+	MS_SP_OPTIONAL,		/* ESP template, optional: ESP when the SA is there, else clear */
+	MS_SP_CLEAR,		/* no template: clear (exclusions; a prefer-mode pair that is not up) */
+};
+/*
+ * A policy with no template has no reqid to carry the ownership tag: meshsec's carry this value
+ * in their lifetime's soft byte limit instead ("meshsec1"; the kernel enforces no byte limit on
+ * a policy, and dumps report it).  A template-less policy without it is another owner's.
+ */
+#define MS_SP_TAG 0x6d65736873656331ull
+/* Exclusions (traffic that stays clear between members) win over the pair and node-wide SPs. */
+#define MS_SP_PRIORITY_EXCLUDE (MS_SP_PRIORITY - 10)
+
 /*
  * A pair's SPs: out `any -> peer`, in `peer -> any` (the local side is a wildcard, so traffic
  * from every local source address is either ESP or dropped, never clear).
@@ -93,7 +108,10 @@ struct ms_sp {
 	struct ms_addr src, dst;	/* family always set; the address is zero where its length is 0 */
 	uint8_t src_len, dst_len;	/* prefix lengths: 0 any, 32/128 one host */
 	uint8_t icmp6_type;		/* non-zero: this ICMPv6 type only (the ND bypass) */
-	uint32_t reqid;
+	uint8_t proto;			/* non-zero (with icmp6_type 0): this IP protocol only */
+	uint16_t sport, sport_mask, dport, dport_mask;	/* host order; mask 0: any port */
+	enum ms_sp_shape shape;
+	uint32_t reqid;			/* 0 when shape is MS_SP_CLEAR (no template) */
 	uint32_t priority;
 	size_t peer;			/* index in the inventory (desired side only) */
 };
