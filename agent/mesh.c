@@ -134,6 +134,8 @@ static void op_log(void *ctx, enum core_log level, const char *fmt, va_list ap)
 
 static void op_event(void *ctx, const struct core_event *ev)
 {
+	if (ev->type == CORE_EV_UP || ev->type == CORE_EV_DOWN || ev->type == CORE_EV_HANDSHAKE)
+		mesh_mode_stale(ctx, ev->peer);	/* a first handshake is up without an "up" event */
 	mesh_event_core(ctx, ev);
 }
 
@@ -165,6 +167,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 			log_debug("dropped a handshake datagram from %s: %s", ms_addr_format(&from, a, sizeof(a)), hs_verdict_name(v));
 		}
 	}
+	mesh_mode_flush(m, mesh_now_ms());
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -174,6 +177,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (!m->stopping) {
 		core_tick(m->core, mesh_now_ms());
+		mesh_mode_flush(m, mesh_now_ms());
 		mesh_policy_retry(m, mesh_now_ms());
 	}
 }

@@ -17,6 +17,17 @@ void mesh_policy_report(struct mesh *m);
 void mesh_policy_mark(struct mesh *m);
 /* Installs ours where a foreign policy has gone (at most every 30 s). */
 void mesh_policy_retry(struct mesh *m, uint64_t now_ms);
+/* True when another owner's policy holds sp's selector. */
+bool mesh_policy_conflicted(struct mesh *m, const struct ms_sp *sp);
+/*
+ * Prefer mode (mesh_mode.c).  apply: gives the prefer pairs' SPs in sps (planned from inv) the
+ * shapes of the pairs' current states, returns how many changed; stale: the core says peer went
+ * up or down; flush: replaces the outbound SPs whose shape changed since, and commits (and
+ * looks at every prefer pair each second anyway).
+ */
+size_t mesh_mode_apply(struct mesh *m, const struct ms_inventory *inv, size_t self, struct ms_sp *sps, size_t n);
+void mesh_mode_stale(struct mesh *m, const char *peer);
+void mesh_mode_flush(struct mesh *m, uint64_t now_ms);
 /* Sends the queued kernel requests, reads every ACK, logs failures; returns how many failed. */
 int mesh_commit(struct mesh *m);
 /* The kernel's tagged SAs, sorted for core_sa_find. */

@@ -94,6 +94,16 @@ char *mesh_metrics_text(struct mesh *m)
 	family(f, "meshsec_peer_up", "gauge", "1 when the pair has SAs in both directions and the peer is alive");
 	for (size_t i = 0; i < v.n; i++)
 		fprintf(f, "meshsec_peer_up{peer=\"%s\"} %d\n", v.peers[i].name, v.peers[i].state == PEER_UP);
+	family(f, "meshsec_pairs_traffic", "gauge", "pairs by what happens to their traffic now: encrypted (up), "
+	       "clear (prefer mode, not up), dropped (require mode, not up)");
+	for (int t = MESH_ENCRYPTED; t <= MESH_DROPPED; t++)
+		fprintf(f, "meshsec_pairs_traffic{traffic=\"%s\"} %zu\n", mesh_traffic_name((enum mesh_traffic)t), v.traffic[t]);
+	family(f, "meshsec_pairs_clear", "gauge", "pairs whose traffic passes in clear (prefer mode): 0 before flipping to require");
+	fprintf(f, "meshsec_pairs_clear %zu\n", v.traffic[MESH_CLEAR]);
+	family(f, "meshsec_peer_clear", "gauge", "1 while the pair's traffic passes in clear (prefer mode, not up)");
+	for (size_t i = 0; i < v.n; i++)
+		fprintf(f, "meshsec_peer_clear{peer=\"%s\",mode=\"%s\"} %d\n", v.peers[i].name, ms_mode_name(v.peers[i].mode),
+			v.peers[i].traffic == MESH_CLEAR);
 	reasons(f, &v);
 	info(f, m);
 	family(f, "meshsec_peer_bytes_total", "counter", "bytes through the pair's current SAs (kernel counters)");

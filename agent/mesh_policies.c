@@ -28,6 +28,11 @@ static struct mesh_conflict *find_conflict(struct mesh *m, const struct ms_sp *s
 	return NULL;
 }
 
+bool mesh_policy_conflicted(struct mesh *m, const struct ms_sp *sp)
+{
+	return find_conflict(m, sp) != NULL;
+}
+
 static void forget_conflict(struct mesh *m, struct mesh_conflict *c)
 {
 	*c = m->conflicts[--m->n_conflicts];

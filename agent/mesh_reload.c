@@ -63,6 +63,8 @@ static int reload(struct mesh *m, struct ms_error *err, char *done, size_t done_
 		ms_inventory_free(inv);
 		return rc;
 	}
+	/* A pair in prefer mode keeps the shape its state gives it; a mode change is an SP update. */
+	mesh_mode_apply(m, inv, self, sps, n_sps);
 	/* Policies first: a new member's traffic is protected (or dropped) before its handshake. */
 	removed_sps = mesh_sync_policies(m, m->sps, m->n_sps, sps, n_sps);
 	free(m->sps);

@@ -34,6 +34,7 @@ static void fill_peer(struct mesh *m, size_t id, const struct ms_sa *sas, size_t
 	const struct core_peer *p = core_peer(m->core, (int)id);
 	const struct ms_node *me = &m->conf.inv->nodes[m->conf.self];
 	struct hs_peer_info info;
+	int idx;
 
 	core_peer_info(m->core, (int)id, &info);
 	memset(v, 0, sizeof(*v));
@@ -59,6 +60,16 @@ static void fill_peer(struct mesh *m, size_t id, const struct ms_sa *sas, size_t
 	v->replay = info.drops[HS_DROP_REPLAY];
 	v->failed = info.drops[HS_DROP_FAILED];
 	core_peer_why(m->core, (int)id, now, &v->why);
+	idx = ms_inventory_find(m->conf.inv, p->name);
+	v->mode = idx < 0 ? MS_MODE_REQUIRE : ms_pair_mode(m->conf.inv, m->conf.self, (size_t)idx);
+	v->traffic = p->state == PEER_UP ? MESH_ENCRYPTED : v->mode == MS_MODE_PREFER ? MESH_CLEAR : MESH_DROPPED;
+}
+
+const char *mesh_traffic_name(enum mesh_traffic t)
+{
+	static const char *const n[] = { "encrypted", "clear", "dropped" };
+
+	return n[t];
 }
 
 int mesh_view_collect(struct mesh *m, const char *only, struct mesh_view *v)
@@ -84,6 +95,7 @@ int mesh_view_collect(struct mesh *m, const char *only, struct mesh_view *v)
 		v->count[pv.state]++;
 		v->total++;
 		v->drifted += pv.drift;
+		v->traffic[pv.traffic]++;
 		if (!only || strcmp(only, pv.name) == 0)
 			v->peers[v->n++] = pv;
 	}

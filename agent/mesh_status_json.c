@@ -71,7 +71,8 @@ static void peer(FILE *f, const struct peer_view *p, const char *cipher)
 {
 	fprintf(f, "{\"name\":\"%s\",\"addresses\":", p->name);
 	addrs(f, p->v4, p->v6);
-	fprintf(f, ",\"state\":\"%s\"", peer_state_name(p->state));
+	fprintf(f, ",\"state\":\"%s\",\"mode\":\"%s\",\"traffic\":\"%s\"", peer_state_name(p->state), ms_mode_name(p->mode),
+		mesh_traffic_name(p->traffic));
 	num_or_null(f, "since_s", p->since_s);
 	num_or_null(f, "last_handshake_age_s", p->handshake_age_s);
 	fprintf(f, ",\"handshakes\":%llu", (unsigned long long)p->handshakes);
@@ -135,16 +136,18 @@ char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_onl
 	}
 	fputc('{', f);
 	if (!peers_only) {
-		fprintf(f, "\"mesh\":{\"name\":\"%s\",\"cipher\":\"%s\",\"port\":%u,\"secret_fingerprint\":\"%s\"},",
-			inv->mesh_name, cipher, inv->port, m->fingerprint);
-		fprintf(f, "\"self\":{\"name\":\"%s\",\"addresses\":", self->name);
+		fprintf(f, "\"mesh\":{\"name\":\"%s\",\"cipher\":\"%s\",\"port\":%u,\"mode\":\"%s\",\"secret_fingerprint\":\"%s\"},",
+			inv->mesh_name, cipher, inv->port, ms_mode_name(inv->mode), m->fingerprint);
+		fprintf(f, "\"self\":{\"name\":\"%s\",\"mode\":\"%s\",\"addresses\":", self->name, ms_mode_name(self->mode));
 		addrs(f, &self->v4, &self->v6);
 		fprintf(f, "},\"inventory\":{\"path\":%s,\"digest\":", path_text);
 		hex(f, core_digest(m->core), MS_DIGEST_LEN);
 		fprintf(f, ",\"nodes\":%zu},\"agent\":{\"pid\":%ld,\"uptime_s\":%.3f,\"log_level\":\"%s\"},", inv->n_nodes,
 			(long)getpid(), v->uptime_s, log_level_name(log_get_level()));
-		fprintf(f, "\"counts\":{\"peers\":%zu,\"up\":%zu,\"connecting\":%zu,\"down\":%zu,\"drift\":%zu},", v->total,
-			v->count[PEER_UP], v->count[PEER_CONNECTING], v->count[PEER_DOWN], v->drifted);
+		fprintf(f, "\"counts\":{\"peers\":%zu,\"up\":%zu,\"connecting\":%zu,\"down\":%zu,\"drift\":%zu,"
+			"\"encrypted\":%zu,\"clear\":%zu,\"dropped\":%zu},", v->total, v->count[PEER_UP],
+			v->count[PEER_CONNECTING], v->count[PEER_DOWN], v->drifted, v->traffic[MESH_ENCRYPTED],
+			v->traffic[MESH_CLEAR], v->traffic[MESH_DROPPED]);
 		conflicts(f, m);
 	}
 	fputs("\"peers\":[", f);

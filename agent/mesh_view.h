@@ -8,6 +8,10 @@
 
 #include "mesh.h"
 
+/* What happens to the pair's traffic now: ESP (up), clear (prefer, not up), dropped (require, not up). */
+enum mesh_traffic { MESH_ENCRYPTED, MESH_CLEAR, MESH_DROPPED };
+const char *mesh_traffic_name(enum mesh_traffic t);
+
 struct peer_view {
 	const char *name;
 	const struct ms_addr *v4, *v6;
@@ -19,10 +23,13 @@ struct peer_view {
 	uint8_t digest[MS_DIGEST_LEN];
 	uint64_t bad_mac, replay, failed;
 	struct core_why why;			/* code CORE_REASON_NONE when up */
+	enum ms_mode mode;			/* the pair's (model.h) */
+	enum mesh_traffic traffic;
 };
 
 struct mesh_view {
 	size_t count[3], total, drifted;	/* over every peer */
+	size_t traffic[3];			/* pairs by enum mesh_traffic */
 	double uptime_s;
 	size_t n;				/* the peers asked for (all, or the one named) */
 	struct peer_view *peers;

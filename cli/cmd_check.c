@@ -66,12 +66,14 @@ static void print_text(const struct conf_paths *p, const struct conf *c, const s
 	printf("mesh       %s, port %u/udp, cipher %s (%s, %zu-byte keys)\n", inv->mesh_name, inv->port,
 	       ms_cipher_name(inv->cipher), ms_cipher_kernel_name(inv->cipher), ms_cipher_key_len(inv->cipher));
 	printf("self       %s  %s  (%s)\n", me->name, addrs, c->found_by);
+	printf("mode       %s here (mesh default %s)%s\n", ms_mode_name(me->mode), ms_mode_name(inv->mode),
+	       me->mode == MS_MODE_PREFER ? ": every pair passes in clear until it is up" : "");
 	printf("peers      %zu\n", inv->n_nodes - 1);
 	for (size_t i = 0; i < inv->n_nodes; i++) {
 		if (i == c->self)
 			continue;
 		addrs_text(&inv->nodes[i], addrs, sizeof(addrs));
-		printf("  %-20s %s\n", inv->nodes[i].name, addrs);
+		printf("  %-20s %-40s %s\n", inv->nodes[i].name, addrs, ms_mode_name(ms_pair_mode(inv, c->self, i)));
 	}
 	if (unreachable)
 		printf("warning    %zu %s no address family with this node and cannot be protected\n", unreachable,
@@ -111,12 +113,15 @@ static json_t *warnings(const struct conf *c)
 static void print_json(const struct conf_paths *p, const struct conf *c, const struct ms_sp *sps, size_t n_sps)
 {
 	const struct ms_inventory *inv = c->inv;
-	json_t *root = json_object(), *peers = json_array(), *pols = json_array();
+	json_t *root = json_object(), *peers = json_array(), *pols = json_array(), *modes = json_object();
 	char s[MS_ADDR_STRLEN + 4], d[MS_ADDR_STRLEN + 4], fp[MS_FINGERPRINT_HEX + 1], digest[2 * MS_DIGEST_LEN + 1];
 
 	for (size_t i = 0; i < inv->n_nodes; i++)
 		if (i != c->self)
 			json_array_append_new(peers, json_string(inv->nodes[i].name));
+	for (size_t i = 0; i < inv->n_nodes; i++)
+		if (i != c->self)
+			json_object_set_new(modes, inv->nodes[i].name, json_string(ms_mode_name(ms_pair_mode(inv, c->self, i))));
 	for (size_t i = 0; i < n_sps; i++) {
 		static const char *const shapes[] = { "required", "optional", "clear" };
 		json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:b,s:s}", "dir", sps[i].dir == MS_DIR_OUT ? "out" : "in",
@@ -137,8 +142,10 @@ static void print_json(const struct conf_paths *p, const struct conf *c, const s
 	}
 	json_object_set_new(root, "valid", json_true());
 	json_object_set_new(root, "inventory", json_string(p->inventory));
-	json_object_set_new(root, "mesh", json_pack("{s:s,s:i,s:s}", "name", inv->mesh_name, "port", inv->port,
-						    "cipher", ms_cipher_name(inv->cipher)));
+	json_object_set_new(root, "mesh", json_pack("{s:s,s:i,s:s,s:s}", "name", inv->mesh_name, "port", inv->port,
+						    "cipher", ms_cipher_name(inv->cipher), "mode", ms_mode_name(inv->mode)));
+	json_object_set_new(root, "mode", json_string(ms_mode_name(inv->nodes[c->self].mode)));
+	json_object_set_new(root, "pair_modes", modes);
 	json_object_set_new(root, "self", json_string(inv->nodes[c->self].name));
 	fingerprints(c, fp, digest);
 	json_object_set_new(root, "secret_fingerprint", json_string(fp));

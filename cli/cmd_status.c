@@ -26,8 +26,8 @@ static void print_peer(json_t *p)
 		 (long long)json_integer_value(json_array_get(out, f)));
 	snprintf(io[0], sizeof(io[0]), "%s/%lld", show_bytes(show_num(p, "in", "bytes"), b1, sizeof(b1)), show_num(p, "in", "packets"));
 	snprintf(io[1], sizeof(io[1]), "%s/%lld", show_bytes(show_num(p, "out", "bytes"), b2, sizeof(b2)), show_num(p, "out", "packets"));
-	printf("%-16s %-15s %-10s %-7s %-9s %-7s %-14s %-14s %-17s %lld\n", show_str(p, "name"),
-	       json_string_value(json_array_get(json_object_get(p, "addresses"), 0)), show_str(p, "state"),
+	printf("%-16s %-15s %-10s %-9s %-7s %-9s %-7s %-14s %-14s %-17s %lld\n", show_str(p, "name"),
+	       json_string_value(json_array_get(json_object_get(p, "addresses"), 0)), show_str(p, "state"), show_str(p, "traffic"),
 	       show_age(json_object_get(p, "since_s"), a1, sizeof(a1)), show_age(json_object_get(p, "last_handshake_age_s"), a2, sizeof(a2)),
 	       rtt, io[0], io[1], spis, errs);
 	if (json_is_object(json_object_get(p, "reason")))
@@ -71,12 +71,15 @@ static void print_status(json_t *doc, int header)
 		       show_str(mesh, "cipher"), show_num(mesh, "port", NULL), show_str(json_object_get(doc, "self"), "name"), show_str(inv, "digest"),
 		       show_num(inv, "nodes", NULL), show_age(json_object_get(json_object_get(doc, "agent"), "uptime_s"), a, sizeof(a)));
 		print_fingerprints(doc);
-		printf("%s: %lld up, %lld connecting, %lld down%s\n\n", cli_count(cnt, sizeof(cnt), show_num(doc, "counts", "peers"), "peer", "peers"), show_num(doc, "counts", "up"),
+		printf("%s: %lld up, %lld connecting, %lld down%s\n", cli_count(cnt, sizeof(cnt), show_num(doc, "counts", "peers"), "peer", "peers"), show_num(doc, "counts", "up"),
 		       show_num(doc, "counts", "connecting"), show_num(doc, "counts", "down"),
 		       show_num(doc, "counts", "drift") ? "; some peers run another inventory (marked below)" : "");
+		printf("traffic: %lld encrypted, %lld clear, %lld dropped (mode %s here, mesh default %s)\n\n",
+		       show_num(doc, "counts", "encrypted"), show_num(doc, "counts", "clear"), show_num(doc, "counts", "dropped"),
+		       show_str(json_object_get(doc, "self"), "mode"), show_str(mesh, "mode"));
 		print_conflicts(json_object_get(doc, "policy_conflicts"));
 	}
-	printf("%-16s %-15s %-10s %-7s %-9s %-7s %-14s %-14s %-17s %s\n", "PEER", "ADDRESS", "STATE", "SINCE", "HANDSHAKE",
+	printf("%-16s %-15s %-10s %-9s %-7s %-9s %-7s %-14s %-14s %-17s %s\n", "PEER", "ADDRESS", "STATE", "TRAFFIC", "SINCE", "HANDSHAKE",
 	       "RTT", "IN bytes/pkts", "OUT bytes/pkts", "SPI in/out", "ERRORS");
 	json_array_foreach(peers, i, p)
 		print_peer(p);

@@ -38,8 +38,8 @@ static void dump_failed(struct doctor *d, const char *check, const char *what, i
 }
 
 struct sp_lists {
-	char missing[768], foreign[768], extra[768];
-	size_t n_missing, n_foreign, n_extra, foreign_errors;
+	char missing[768], foreign[768], extra[768], weak[768];
+	size_t n_missing, n_foreign, n_extra, foreign_errors, n_weak;
 };
 
 /* A planned policy that is not ours in the kernel: missing, or another owner holds its selector. */
@@ -64,6 +64,12 @@ static void report_policies(struct doctor *d, struct sp_lists *l, size_t n_want)
 	doctor_list_end(l->missing, sizeof(l->missing), l->n_missing);
 	doctor_list_end(l->foreign, sizeof(l->foreign), l->n_foreign);
 	doctor_list_end(l->extra, sizeof(l->extra), l->n_extra);
+	doctor_list_end(l->weak, sizeof(l->weak), l->n_weak);
+	if (l->n_weak)
+		doctor_add(d, "policies", DOC_ERROR, "systemctl reload meshsecd (the agent applies the inventory's mode on reload); if "
+			   "no agent runs, meshsec down then meshsec install-policies",
+			   "%zu policies the inventory wants in require mode let traffic pass in clear (prefer mode's shape): %s",
+			   l->n_weak, l->weak);
 	if (l->n_missing)
 		doctor_add(d, "policies", DOC_ERROR, "systemctl restart meshsecd: it installs every member's policies at start",
 			   "%zu of the plan's %zu policies missing: %s", l->n_missing, n_want, l->missing);
@@ -76,7 +82,7 @@ static void report_policies(struct doctor *d, struct sp_lists *l, size_t n_want)
 	if (l->n_extra)
 		doctor_add(d, "policies", DOC_WARN, "systemctl restart meshsecd to reconcile, or stop it and run meshsec down",
 			   "%zu meshsec policies are not in the plan for this inventory (left from an older one?): %s", l->n_extra, l->extra);
-	if (!l->n_missing && !l->n_extra && !l->n_foreign)
+	if (!l->n_missing && !l->n_extra && !l->n_foreign && !l->n_weak)
 		doctor_add(d, "policies", DOC_OK, "", "all %zu policies of the plan are installed, and no other", n_want);
 }
 
@@ -94,6 +100,8 @@ static void compare(struct doctor *d, struct xnl *x, struct ms_sp *want, size_t 
 	while (i < n_want || j < n_have) {
 		int c = i == n_want ? 1 : j == n_have ? -1 : ms_sp_cmp(&want[i], &have[j]);
 
+		if (c == 0 && want[i].shape == MS_SP_REQUIRED && have[j].shape != MS_SP_REQUIRED)
+			doctor_list_add(l.weak, sizeof(l.weak), &l.n_weak, ms_sp_format(&have[j], sel, sizeof(sel)));
 		if (c == 0)
 			i++, j++;
 		else if (c < 0)

@@ -90,6 +90,10 @@ void show_peer(json_t *p)
 
 	printf("%s  %s for %s\n", show_str(p, "name"), show_str(p, "state"), show_age(json_object_get(p, "since_s"), a1, sizeof(a1)));
 	reason(json_object_get(p, "reason"));
+	printf("  %-11s %s, mode %s: %s\n", "protection", show_str(p, "traffic"), show_str(p, "mode"),
+	       strcmp(show_str(p, "traffic"), "encrypted") == 0 ? "ESP through the pair's SAs" :
+	       strcmp(show_str(p, "traffic"), "clear") == 0 ? "no SA yet, so traffic passes in clear until the pair is up" :
+	       "no SA, so the kernel drops the pair's traffic until it is up");
 	printf("  %-11s", "addresses");
 	json_array_foreach(json_object_get(p, "addresses"), i, v)
 		printf(" %s", json_string_value(v));

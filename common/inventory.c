@@ -29,8 +29,9 @@ struct ctx {
 
 static const char *const top_keys[] = { "version", "mesh", "nodes", NULL };
 static const char *const mesh_keys[] = { "name", "port", "cipher", "keepalive_seconds", "dead_after_seconds",
-					   "rekey_seconds", "rekey_bytes", "rekey_packets", NULL };
-static const char *const node_keys[] = { "name", "addresses", NULL };
+					   "rekey_seconds", "rekey_bytes", "rekey_packets", "mode", NULL };
+static const char *const node_keys[] = { "name", "addresses", "mode", NULL };
+static const char *const mode_names[] = { "require", "prefer", NULL };
 static const char *const cipher_names[] = { "aes-gcm-128", "aes-gcm-256", "chacha20-poly1305", NULL };
 
 static const char *type_name(const json_t *v)
@@ -166,6 +167,32 @@ static int get_int(struct ctx *c, const json_t *mesh, const char *key, json_int_
 	return 0;
 }
 
+const char *ms_mode_name(enum ms_mode m)
+{
+	return mode_names[m];
+}
+
+/* "mode": require or prefer, into *out when present. */
+static int get_mode(struct ctx *c, const char *path, const json_t *v, enum ms_mode *out)
+{
+	const char *hint;
+	int ret;
+
+	if (!v)
+		return 0;
+	if ((ret = want_type(c, path, v, JSON_STRING, "\"require\" or \"prefer\"")))
+		return ret;
+	for (int i = 0; mode_names[i]; i++)
+		if (strcmp(json_string_value(v), mode_names[i]) == 0) {
+			*out = (enum ms_mode)i;
+			return 0;
+		}
+	hint = ms_suggest(json_string_value(v), mode_names);
+	return fail(c, path, "unknown mode \"%s\"%s%s%s; use \"require\" (ESP or nothing, the default) or \"prefer\" "
+		    "(ESP once the pair's handshake succeeds, clear until then: for rolling meshsec out)", json_string_value(v),
+		    hint ? " (did you mean \"" : "", hint ? hint : "", hint ? "\"?)" : "");
+}
+
 static int parse_mesh(struct ctx *c, const json_t *mesh, struct ms_inventory *inv)
 {
 	const json_t *v;
@@ -205,6 +232,9 @@ static int parse_mesh(struct ctx *c, const json_t *mesh, struct ms_inventory *in
 		return fail(c, "mesh.dead_after_seconds", "%u is less than twice keepalive_seconds (%u); a peer would be "
 			    "declared down before two keepalives could be missed: raise it to at least %u",
 			    inv->dead_after_s, inv->keepalive_s, 2 * inv->keepalive_s);
+	inv->mode = MS_MODE_REQUIRE;
+	if ((ret = get_mode(c, "mesh.mode", json_object_get(mesh, "mode"), &inv->mode)))
+		return ret;
 
 	inv->cipher = MS_DEFAULT_CIPHER;
 	v = json_object_get(mesh, "cipher");
@@ -259,7 +289,7 @@ static int parse_addresses(struct ctx *c, const char *npath, const json_t *arr, 
 	return 0;
 }
 
-static int parse_node(struct ctx *c, size_t idx, const json_t *obj, struct ms_node *node)
+static int parse_node(struct ctx *c, size_t idx, const json_t *obj, enum ms_mode mode, struct ms_node *node)
 {
 	char path[64], field[80];
 	const json_t *v;
@@ -274,6 +304,10 @@ static int parse_node(struct ctx *c, size_t idx, const json_t *obj, struct ms_no
 		return fail(c, path, "missing \"name\"; every node needs a unique name, e.g. \"name\": \"web-1\"");
 	snprintf(field, sizeof(field), "%s.name", path);
 	if ((ret = get_name(c, field, v, "node name", node->name)))
+		return ret;
+	node->mode = mode;
+	snprintf(field, sizeof(field), "%s.mode", path);
+	if ((ret = get_mode(c, field, json_object_get(obj, "mode"), &node->mode)))
 		return ret;
 	v = json_object_get(obj, "addresses");
 	if (!v)
@@ -370,7 +404,7 @@ static int parse_root(struct ctx *c, const json_t *root, struct ms_inventory *in
 	if (!inv->nodes)
 		return ms_error_set(c->err, ENOMEM, "%s: out of memory", c->src);
 	json_array_foreach(nodes, i, v) {
-		if ((ret = parse_node(c, i, v, &inv->nodes[i])))
+		if ((ret = parse_node(c, i, v, inv->mode, &inv->nodes[i])))
 			return ret;
 		inv->n_nodes = i + 1;
 	}

@@ -104,6 +104,11 @@ int ms_inventory_digest(const struct ms_inventory *inv, uint8_t out[MS_DIGEST_LE
 		crypto_generichash_update(&st, fam, sizeof(fam));
 		crypto_generichash_update(&st, n->v4.u.raw, 4);
 		crypto_generichash_update(&st, n->v6.u.raw, 16);
+		if (n->mode != MS_MODE_REQUIRE) {	/* so all-require inventories keep their digest */
+			uint8_t mode = (uint8_t)n->mode;
+
+			crypto_generichash_update(&st, &mode, 1);
+		}
 	}
 	crypto_generichash_final(&st, out, MS_DIGEST_LEN);
 	free(sorted);

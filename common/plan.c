@@ -47,6 +47,25 @@ size_t ms_plan_unreachable(const struct ms_inventory *inv, size_t self)
 	return n;
 }
 
+bool ms_plan_set_up(const struct ms_inventory *inv, size_t self, struct ms_sp *sp, bool up)
+{
+	enum ms_sp_shape shape = MS_SP_REQUIRED;
+	uint32_t reqid;
+
+	if (!ms_sp_is_pair(sp))
+		return false;
+	reqid = ms_pair_reqid(inv->nodes[self].name, inv->nodes[sp->peer].name);
+	if (ms_pair_mode(inv, self, sp->peer) == MS_MODE_PREFER)
+		shape = sp->dir == MS_DIR_IN || up ? MS_SP_OPTIONAL : MS_SP_CLEAR;
+	if (shape == MS_SP_CLEAR)
+		reqid = 0;
+	if (sp->shape == shape && sp->reqid == reqid)
+		return false;
+	sp->shape = shape;
+	sp->reqid = reqid;
+	return true;
+}
+
 static struct ms_sp host_side(enum ms_dir dir, const struct ms_addr *peer, uint32_t reqid, size_t p)
 {
 	struct ms_sp sp = { .dir = dir, .reqid = reqid, .priority = MS_SP_PRIORITY, .peer = p, .shape = MS_SP_REQUIRED };
@@ -93,8 +112,10 @@ int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 
 			if (!ms_node_addr(me, families[f]) || !theirs)
 				continue;
-			sps[n++] = host_side(MS_DIR_OUT, theirs, reqid, p);
-			sps[n++] = host_side(MS_DIR_IN, theirs, reqid, p);
+			sps[n] = host_side(MS_DIR_OUT, theirs, reqid, p);
+			ms_plan_set_up(inv, self, &sps[n++], false);
+			sps[n] = host_side(MS_DIR_IN, theirs, reqid, p);
+			ms_plan_set_up(inv, self, &sps[n++], false);
 			used[f] = true;
 		}
 	}

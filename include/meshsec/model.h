@@ -31,8 +31,19 @@ enum ms_cipher {
 };
 #define MS_DEFAULT_CIPHER MS_CIPHER_AES_GCM_256
 
+/*
+ * How a pair's traffic is protected (README, "Modes").  A pair is in prefer mode when either of
+ * its nodes is, so both ends of a pair always agree from the same inventory.
+ * - require: ESP or nothing; a pair that is not up drops its traffic (the default).
+ * - prefer: ESP while the pair is up; before its first handshake and once the peer has been
+ *   silent for dead_after_seconds, traffic passes in clear both ways.  Inbound, clear and ESP
+ *   are both accepted.  An on-path attacker who blocks the handshake gets clear traffic.
+ */
+enum ms_mode { MS_MODE_REQUIRE = 0, MS_MODE_PREFER };
+
 struct ms_node {
 	char name[MS_NAME_MAX + 1];
+	enum ms_mode mode;	/* nodes[].mode, else mesh.mode */
 	/* At most one address per family: a transport-mode SA binds one address pair. */
 	struct ms_addr v4, v6;	/* family == 0 when absent */
 };
@@ -42,6 +53,7 @@ struct ms_inventory {
 	char mesh_name[MS_NAME_MAX + 1];
 	uint16_t port;
 	enum ms_cipher cipher;
+	enum ms_mode mode;		/* mesh.mode: the nodes' default */
 	unsigned keepalive_s;		/* a PING when a pair has been silent this long */
 	unsigned dead_after_s;		/* silence after which a peer is down (>= 2 x keepalive_s) */
 	uint64_t rekey_s, rekey_bytes, rekey_packets;	/* a pair's SAs are replaced after any of these */
@@ -122,6 +134,12 @@ static inline int ms_sp_is_bypass(const struct ms_sp *sp)
 	return sp->reqid == MS_REQID_NODE;
 }
 
+/* A pair's SP (out `any -> peer`, in `peer -> any`), whatever its shape. */
+static inline int ms_sp_is_pair(const struct ms_sp *sp)
+{
+	return sp->priority == MS_SP_PRIORITY;
+}
+
 static inline int ms_is_our_reqid(uint32_t reqid)
 {
 	return reqid >= MS_REQID_NODE && reqid <= MS_REQID_MAX;
@@ -149,6 +167,14 @@ const char *ms_cipher_name(enum ms_cipher c);
 const char *ms_cipher_kernel_name(enum ms_cipher c);
 /* Key bytes the kernel takes, including the 4-byte salt (AES-256-GCM: 36). */
 size_t ms_cipher_key_len(enum ms_cipher c);
+
+/* "require", "prefer" */
+const char *ms_mode_name(enum ms_mode m);
+/* The mode of the pair of nodes a and b: prefer when either of them prefers. */
+static inline enum ms_mode ms_pair_mode(const struct ms_inventory *inv, size_t a, size_t b)
+{
+	return inv->nodes[a].mode == MS_MODE_PREFER || inv->nodes[b].mode == MS_MODE_PREFER ? MS_MODE_PREFER : MS_MODE_REQUIRE;
+}
 
 /* Returns the node's address of that family, or NULL. */
 const struct ms_addr *ms_node_addr(const struct ms_node *n, int family);

@@ -4,6 +4,7 @@
 #ifndef MESHSEC_PLAN_H
 #define MESHSEC_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,14 @@ int ms_sp_cmp(const void *a, const void *b);
  */
 int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 		     struct ms_sp **out, size_t *n_out, struct ms_error *err);
+
+/*
+ * A pair SP's template for the pair's mode and state (model.h, enum ms_mode): require: ESP
+ * required both ways; prefer: inbound optional, outbound optional while the pair is up (the
+ * kernel then uses its SA) and template-less (clear) while it is not.  ms_plan_policies plans
+ * every pair as not up.  Returns whether sp changed; other SPs are left alone.
+ */
+bool ms_plan_set_up(const struct ms_inventory *inv, size_t self, struct ms_sp *sp, bool up);
 
 /* "out any -> 10.0.0.2", "in 10.0.0.2 -> any", "in any -> 224.0.0.0/4 (bypass)": into buf, returned. */
 #define MS_SP_STRLEN 128

@@ -2,6 +2,7 @@
  * udp-seq: a numbered UDP stream for counting loss exactly across kernel changes.
  *
  *   udp-seq send ADDR PORT RATE SECONDS   connected socket, RATE datagrams/s; prints "sent N"
+ *                                         (SECONDS 0: until SIGINT or SIGTERM)
  *   udp-seq recv PORT IDLE_MS             until IDLE_MS without a datagram (after the first);
  *                                         prints "received R of N, lost L, send errors E"
  *
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +29,14 @@ struct dgram {
 	uint32_t total;		/* in the final one: how many were sent */
 	uint32_t errors;	/* in the final one: sends the kernel refused */
 };
+
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static uint64_t now_ns(void)
 {
@@ -47,7 +57,8 @@ static int do_send(const char *addr, const char *port, long rate, long seconds)
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
 	struct dgram d = { 0 };
 	uint64_t start, gap = 1000000000ull / (uint64_t)rate;
-	uint32_t n = (uint32_t)(rate * seconds), errors = 0;
+	uint32_t n = seconds ? (uint32_t)(rate * seconds) : (1u << 24) - 1, errors = 0, sent = 0;
+	struct sigaction sa = { .sa_handler = on_stop };
 	int fd, rc = getaddrinfo(addr, port, &hints, &ai);
 
 	if (rc != 0) {
@@ -62,8 +73,10 @@ static int do_send(const char *addr, const char *port, long rate, long seconds)
 		return 1;
 	}
 	freeaddrinfo(ai);
+	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: a signal ends the sleep at once */
+	sigaction(SIGTERM, &sa, NULL);
 	start = now_ns();
-	for (uint32_t i = 1; i <= n; i++) {
+	for (uint32_t i = 1; i <= n && !stop; i++) {
 		uint64_t due = start + (i - 1) * gap, t = now_ns();
 
 		if (due > t) {
@@ -71,10 +84,14 @@ static int do_send(const char *addr, const char *port, long rate, long seconds)
 					       .tv_nsec = (long)((due - t) % 1000000000ull) };
 			nanosleep(&ts, NULL);
 		}
+		if (stop)
+			break;
 		d.seq = htonl(i);
 		if (send(fd, &d, sizeof(d), 0) < 0)
 			errors++;
+		sent = i;
 	}
+	n = sent;
 	/* The trailer, a few times (the receiver keeps the first): it counts as no datagram. */
 	d.seq = 0, d.total = htonl(n), d.errors = htonl(errors);
 	for (int k = 0; k < 5; k++) {
@@ -132,7 +149,7 @@ static int do_recv(const char *port, long idle_ms)
 
 int main(int argc, char **argv)
 {
-	if (argc == 6 && strcmp(argv[1], "send") == 0 && atol(argv[4]) > 0 && atol(argv[5]) > 0 &&
+	if (argc == 6 && strcmp(argv[1], "send") == 0 && atol(argv[4]) > 0 && atol(argv[5]) >= 0 &&
 	    atol(argv[4]) * atol(argv[5]) < (1l << 24))
 		return do_send(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
 	if (argc == 4 && strcmp(argv[1], "recv") == 0 && atol(argv[3]) > 0)

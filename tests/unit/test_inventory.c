@@ -265,6 +265,11 @@ static const struct bad_case bad[] = {
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"w\\u00e9b\",\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0].name", "byte 0xc3" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":\"a\\u0000b\",\"addresses\":[\"10.0.0.1\"]}]}", { "inv.json:1:", "\\u0000 is not allowed" } },
 	{ "{\"version\":1," MESH ",\"nodes\":[{\"name\":7,\"addresses\":[\"10.0.0.1\"]}]}", { "nodes[0].name", "expected a string" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"mode\":\"prefr\"},\"nodes\":[" NODE_A "]}",
+	  { "mesh.mode", "unknown mode \"prefr\" (did you mean \"prefer\"?)", "\"require\" (ESP or nothing" } },
+	{ "{\"version\":1,\"mesh\":{\"name\":\"p\",\"mode\":1},\"nodes\":[" NODE_A "]}", { "mesh.mode", "found an integer" } },
+	{ "{\"version\":1," MESH ",\"nodes\":[" NODE_A ",{\"name\":\"b\",\"mode\":\"clear\",\"addresses\":[\"10.0.0.2\"]}]}",
+	  { "nodes[1].mode", "unknown mode \"clear\"", "for rolling meshsec out" } },
 };
 
 /* One cmocka test per bad case, so the runner reports each by name. */
@@ -283,6 +288,36 @@ static void test_bad_input(void **state)
 	for (size_t w = 0; w < 3 && c->want[w]; w++)
 		if (!strstr(err.msg, c->want[w]))
 			fail_msg("message lacks \"%s\": %s", c->want[w], err.msg);
+}
+
+/* mesh.mode is every node's default; nodes[].mode overrides it; a pair prefers when either end does. */
+static void test_modes(void **state)
+{
+	struct ms_inventory *inv = parse_ok("{\"version\":1," MESH ",\"nodes\":[" NODE_A "," NODE_B "]}");
+	uint8_t d1[MS_DIGEST_LEN], d2[MS_DIGEST_LEN], d3[MS_DIGEST_LEN];
+
+	(void)state;
+	assert_int_equal(inv->mode, MS_MODE_REQUIRE);
+	assert_int_equal(inv->nodes[0].mode, MS_MODE_REQUIRE);
+	assert_int_equal(ms_pair_mode(inv, 0, 1), MS_MODE_REQUIRE);
+	assert_int_equal(ms_inventory_digest(inv, d1), 0);
+	ms_inventory_free(inv);
+	/* require written out: the same digest as the default (old agents compare it). */
+	inv = parse_ok("{\"version\":1,\"mesh\":{\"name\":\"prod\",\"mode\":\"require\"},\"nodes\":[" NODE_A "," NODE_B "]}");
+	assert_int_equal(ms_inventory_digest(inv, d2), 0);
+	assert_memory_equal(d1, d2, MS_DIGEST_LEN);
+	ms_inventory_free(inv);
+	inv = parse_ok("{\"version\":1,\"mesh\":{\"name\":\"prod\",\"mode\":\"prefer\"},\"nodes\":[" NODE_A ","
+		       "{\"name\":\"b\",\"mode\":\"require\",\"addresses\":[\"10.0.0.2\"]},{\"name\":\"c\",\"mode\":\"require\",\"addresses\":[\"10.0.0.3\"]}]}");
+	assert_int_equal(inv->nodes[0].mode, MS_MODE_PREFER);
+	assert_int_equal(inv->nodes[1].mode, MS_MODE_REQUIRE);
+	assert_int_equal(ms_pair_mode(inv, 0, 1), MS_MODE_PREFER);
+	assert_int_equal(ms_pair_mode(inv, 1, 0), MS_MODE_PREFER);
+	assert_int_equal(ms_pair_mode(inv, 1, 2), MS_MODE_REQUIRE);
+	assert_string_equal(ms_mode_name(inv->nodes[0].mode), "prefer");
+	assert_int_equal(ms_inventory_digest(inv, d3), 0);
+	assert_memory_not_equal(d1, d3, MS_DIGEST_LEN);
+	ms_inventory_free(inv);
 }
 
 static void test_load_missing_file(void **state)
@@ -308,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_dual_stack_and_options),
 		cmocka_unit_test(test_example_file_loads),
 		cmocka_unit_test(test_load_missing_file),
+		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_duplicates_at_scale),

@@ -192,6 +192,65 @@ static void test_plan_policies(void **state)
 }
 
 /* The identity of a policy: direction and selector, including the ND bypass's ICMPv6 type. */
+/*
+ * Modes: require pairs are ESP-required both ways whatever their state; a prefer pair's inbound is
+ * optional, its outbound template-less (clear, reqid 0) until the pair is up, then optional with
+ * the pair's reqid.  Other SPs never change shape.
+ */
+static void test_plan_modes(void **state)
+{
+	static const char text[] =
+		"{\"version\":1,\"mesh\":{\"name\":\"t\"},\"nodes\":["
+		"{\"name\":\"a\",\"addresses\":[\"10.0.0.1\",\"fd00::1\"]},"
+		"{\"name\":\"b\",\"mode\":\"prefer\",\"addresses\":[\"10.0.0.2\",\"fd00::2\"]},"
+		"{\"name\":\"c\",\"addresses\":[\"10.0.0.3\"]}]}";
+	struct ms_inventory *inv;
+	struct ms_error err;
+	struct ms_sp *sps;
+	size_t n, seen[2] = { 0, 0 };
+
+	(void)state;
+	assert_int_equal(ms_inventory_parse(text, strlen(text), "t", &inv, &err), 0);
+	assert_int_equal(ms_plan_policies(inv, 0, &sps, &n, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct ms_sp *sp = &sps[i], before = *sp;
+		uint32_t reqid = ms_pair_reqid("a", inv->nodes[sp->peer].name);
+
+		if (!ms_sp_is_pair(sp)) {
+			assert_false(ms_plan_set_up(inv, 0, sp, true));
+			assert_memory_equal(sp, &before, sizeof(*sp));
+			continue;
+		}
+		if (sp->peer == 2) {	/* c: require */
+			assert_int_equal(sp->shape, MS_SP_REQUIRED);
+			assert_int_equal(sp->reqid, reqid);
+			assert_false(ms_plan_set_up(inv, 0, sp, true));
+			seen[0]++;
+			continue;
+		}
+		assert_int_equal(sp->peer, 1);	/* b: prefer */
+		seen[1]++;
+		if (sp->dir == MS_DIR_IN) {
+			assert_int_equal(sp->shape, MS_SP_OPTIONAL);
+			assert_int_equal(sp->reqid, reqid);
+			assert_false(ms_plan_set_up(inv, 0, sp, true));
+			continue;
+		}
+		assert_int_equal(sp->shape, MS_SP_CLEAR);
+		assert_int_equal(sp->reqid, 0);
+		assert_true(ms_plan_set_up(inv, 0, sp, true));
+		assert_int_equal(sp->shape, MS_SP_OPTIONAL);
+		assert_int_equal(sp->reqid, reqid);
+		assert_false(ms_plan_set_up(inv, 0, sp, true));
+		assert_true(ms_plan_set_up(inv, 0, sp, false));
+		assert_memory_equal(sp, &before, sizeof(*sp));
+	}
+	assert_int_equal(seen[0], 2);	/* c: IPv4 out and in */
+	assert_int_equal(seen[1], 4);	/* b: both families, out and in */
+	free(sps);
+	ms_inventory_free(inv);
+}
+
 static void test_sp_cmp(void **state)
 {
 	struct ms_inventory *inv = *state;
@@ -223,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_reqid_symmetric_in_range),
 		cmocka_unit_test(test_plan_policies),
 		cmocka_unit_test(test_sp_cmp),
+		cmocka_unit_test(test_plan_modes),
 	};
 
 	return cmocka_run_group_tests_name("self_plan", tests, setup, teardown);

@@ -1,0 +1,70 @@
+/*
+ * Prefer mode's moving part (README, "Modes"): the outbound SPs of a prefer pair pass traffic in
+ * clear while the pair is not up and use its SA (optional template) once it is.  require pairs
+ * never change shape here.
+ *
+ * The core's up, down and handshake events only mark the shapes stale; the change is made after
+ * the core's own requests have been sent (mesh_mode_flush from the loop), so a pair's SAs are in
+ * the kernel before its outbound SPs point at them.  Every second the shapes are also checked
+ * against the pairs' states whatever the events said, so a missed transition costs at most 1 s.  Replacing an SP (UPDPOLICY) also makes the kernel drop
+ * its cached routes, so connected sockets that started in clear move to ESP at once.
+ */
+#include "config.h"
+
+#include "meshsec/plan.h"
+#include "log.h"
+#include "mesh_internal.h"
+
+static bool peer_up(const struct mesh *m, const char *name)
+{
+	int id = core_peer_find(m->core, name);
+
+	return id >= 0 && core_peer(m->core, id)->state == PEER_UP;
+}
+
+size_t mesh_mode_apply(struct mesh *m, const struct ms_inventory *inv, size_t self, struct ms_sp *sps, size_t n)
+{
+	size_t changed = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (ms_sp_is_pair(&sps[i]) && ms_pair_mode(inv, self, sps[i].peer) == MS_MODE_PREFER)
+			changed += ms_plan_set_up(inv, self, &sps[i], peer_up(m, inv->nodes[sps[i].peer].name));
+	return changed;
+}
+
+void mesh_mode_stale(struct mesh *m, const char *peer)
+{
+	int idx = ms_inventory_find(m->conf.inv, peer);
+
+	if (idx >= 0 && ms_pair_mode(m->conf.inv, m->conf.self, (size_t)idx) == MS_MODE_PREFER)
+		m->mode_stale = true;
+}
+
+#define CHECK_EVERY_MS 1000
+
+void mesh_mode_flush(struct mesh *m, uint64_t now_ms)
+{
+	const struct ms_inventory *inv = m->conf.inv;
+	size_t changed = 0;
+
+	if (m->stopping || (!m->mode_stale && now_ms < m->mode_check_ms))
+		return;
+	m->mode_stale = false;
+	m->mode_check_ms = now_ms + CHECK_EVERY_MS;
+	for (size_t i = 0; i < m->n_sps; i++) {
+		struct ms_sp *sp = &m->sps[i];
+		char sel[MS_SP_STRLEN];
+
+		if (!ms_sp_is_pair(sp) || ms_pair_mode(inv, m->conf.self, sp->peer) == MS_MODE_REQUIRE ||
+		    !ms_plan_set_up(inv, m->conf.self, sp, peer_up(m, inv->nodes[sp->peer].name)))
+			continue;
+		if (mesh_policy_conflicted(m, sp))
+			continue;	/* another owner's policy decides; ours goes in when it is gone */
+		log_debug("policy %s: %s", ms_sp_format(sp, sel, sizeof(sel)),
+			  sp->shape == MS_SP_CLEAR ? "the pair is not up: clear (prefer mode)" : "the pair is up: ESP");
+		xnl_sp_update(m->xnl, sp);
+		changed++;
+	}
+	if (changed)
+		mesh_commit(m);
+}
