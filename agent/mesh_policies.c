@@ -180,6 +180,8 @@ size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, str
 					xnl_sp_add(m->xnl, &want[j]);
 				j++;
 			} else {
+				if (k)
+					k->sp.peer = want[j].peer;	/* an index into the inventory being installed */
 				if (pass == 0 && !k && (have[i].reqid != want[j].reqid || have[i].priority != want[j].priority ||
 							have[i].shape != want[j].shape))
 					xnl_sp_update(m->xnl, &want[j]);
