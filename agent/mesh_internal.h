@@ -13,6 +13,8 @@ size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, str
 void mesh_policy_conflict(struct mesh *m, const struct ms_sp *sp);
 /* Logs each new conflict once, with what the foreign policy is (after a commit). */
 void mesh_policy_report(struct mesh *m);
+/* The peer a policy of the plan concerns, for reports; NULL when node-wide (with every member). */
+const char *mesh_policy_peer(const struct mesh *m, const struct ms_sp *sp);
 /* Tells the core which peers have a conflict, when that changed. */
 void mesh_policy_mark(struct mesh *m);
 /* Installs ours where a foreign policy has gone (at most every 30 s). */

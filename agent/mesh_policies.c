@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meshsec/exclude.h"
 #include "meshsec/plan.h"
 #include "log.h"
 #include "mesh_internal.h"
@@ -63,9 +64,18 @@ void mesh_policy_conflict(struct mesh *m, const struct ms_sp *sp)
 	m->conflicts_changed = true;
 }
 
+const char *mesh_policy_peer(const struct mesh *m, const struct ms_sp *sp)
+{
+	if (ms_sp_is_bypass(sp) || (ms_sp_is_exclusion(sp) && sp->peer == m->conf.self))
+		return NULL;	/* node-wide, or an exclusion with every member */
+	return m->conf.inv->nodes[sp->peer].name;
+}
+
 static const char *peer_name(const struct mesh *m, const struct ms_sp *sp)
 {
-	return ms_sp_is_bypass(sp) ? "(node-wide)" : m->conf.inv->nodes[sp->peer].name;
+	const char *name = mesh_policy_peer(m, sp);
+
+	return name ? name : "(node-wide)";
 }
 
 void mesh_policy_mark(struct mesh *m)
@@ -75,10 +85,13 @@ void mesh_policy_mark(struct mesh *m)
 	m->conflicts_changed = false;
 	for (size_t i = 0; i < core_peer_slots(m->core); i++)
 		core_peer_conflict(m->core, (int)i, false);
+	/* An exclusion held by another owner leaves the pair's own protection alone: not the peer's problem. */
 	for (size_t i = 0; i < m->n_conflicts; i++)
-		if (!ms_sp_is_bypass(&m->conflicts[i].sp))
+		if (!ms_sp_is_bypass(&m->conflicts[i].sp) && !ms_sp_is_exclusion(&m->conflicts[i].sp))
 			core_peer_conflict(m->core, core_peer_find(m->core, peer_name(m, &m->conflicts[i].sp)), true);
 }
+
+static void port_words(const struct ms_sp *sp, char *buf, size_t len);
 
 /* The iproute2 words that name the selector: "dir out src 0.0.0.0/0 dst 10.0.0.2/32". */
 static const char *ip_words(const struct ms_sp *sp, char *buf, size_t len)
@@ -89,7 +102,24 @@ static const char *ip_words(const struct ms_sp *sp, char *buf, size_t len)
 
 	if (sp->icmp6_type && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, " proto ipv6-icmp type %u", sp->icmp6_type);
+	else if (sp->proto && n > 0 && (size_t)n < len)
+		port_words(sp, buf + n, len - (size_t)n);
 	return buf;
+}
+
+/* " proto tcp dport 443"; a masked block (a range) as "dport 8000/0xffc0", which ip xfrm cannot take. */
+static void port_words(const struct ms_sp *sp, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, " proto %s", ms_exclude_proto_name(sp->proto));
+
+	for (int i = 0; i < 2 && n > 0 && (size_t)n < len; i++) {
+		uint16_t port = i ? sp->dport : sp->sport, mask = i ? sp->dport_mask : sp->sport_mask;
+
+		if (mask == 0xffff)
+			n += snprintf(buf + n, len - (size_t)n, " %s %u", i ? "dport" : "sport", port);
+		else if (mask)
+			n += snprintf(buf + n, len - (size_t)n, " %s %u/%#06x", i ? "dport" : "sport", port, mask);
+	}
 }
 
 static void conflict_event(struct mesh *m, const char *type, const struct mesh_conflict *c, const char *sel)
@@ -98,7 +128,7 @@ static void conflict_event(struct mesh *m, const char *type, const struct mesh_c
 
 	snprintf(detail, sizeof(detail), "policy %s: %s %s", sel, c->foreign[0] ? "held by" : "free again;",
 		 c->foreign[0] ? c->foreign : "meshsec's installed");
-	mesh_event(m, type, ms_sp_is_bypass(&c->sp) ? NULL : peer_name(m, &c->sp), detail);
+	mesh_event(m, type, mesh_policy_peer(m, &c->sp), detail);
 }
 
 /* Looks up what holds each new conflict's selector and says so once (after a commit). */
@@ -108,7 +138,7 @@ void mesh_policy_report(struct mesh *m)
 		struct mesh_conflict *c = &m->conflicts[i];
 		struct xnl_policy pol;
 		struct ms_error err;
-		char sel[MS_SP_STRLEN], words[2 * MS_ADDR_STRLEN + 64];
+		char sel[MS_SP_STRLEN], words[2 * MS_ADDR_STRLEN + 112];
 
 		if (c->reported)
 			continue;
@@ -122,6 +152,12 @@ void mesh_policy_report(struct mesh *m)
 		if (ms_sp_is_bypass(&c->sp))
 			log_warnx("policy %s: another owner's policy holds this selector (%s); meshsec leaves it alone", sel,
 				  c->foreign);
+		else if (ms_sp_is_exclusion(&c->sp))
+			log_warnx("exclusion policy %s%s%s: another owner's policy holds this selector (%s); meshsec leaves it "
+				  "alone, and the traffic it selects follows that policy, not the exclusion. If it is stale, delete "
+				  "it (ip xfrm policy delete %s): meshsec installs its own within %d s", sel,
+				  mesh_policy_peer(m, &c->sp) ? " for peer " : "", mesh_policy_peer(m, &c->sp) ? peer_name(m, &c->sp) : "",
+				  c->foreign, ip_words(&c->sp, words, sizeof(words)), CONFLICT_RETRY_MS / 1000);
 		else
 			log_warnx("policy %s for peer %s: another owner's policy holds this selector (%s); meshsec leaves it alone, "
 				  "and traffic with %s follows that policy, not meshsec's. If it is stale, delete it (ip xfrm policy "
@@ -185,6 +221,8 @@ size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, str
 					xnl_sp_add(m->xnl, &want[j]);
 				j++;
 			} else {
+				if (k)
+					k->sp.peer = want[j].peer;	/* an index into the inventory being installed */
 				if (pass == 0 && !k && (have[i].reqid != want[j].reqid || have[i].priority != want[j].priority ||
 							have[i].shape != want[j].shape))
 					xnl_sp_update(m->xnl, &want[j]);

@@ -46,7 +46,7 @@ static int check_invariants(const struct mesh *m, const struct ms_inventory *inv
 
 static int reload(struct mesh *m, struct ms_error *err, char *done, size_t done_len)
 {
-	struct ms_inventory *inv;
+	struct ms_inventory *inv, *old;
 	struct ms_sp *sps = NULL;
 	size_t self, n_sps = 0, removed_sps, added = 0, removed = 0;
 	uint8_t digest[MS_DIGEST_LEN];
@@ -70,13 +70,16 @@ static int reload(struct mesh *m, struct ms_error *err, char *done, size_t done_
 	free(m->sps);
 	m->sps = sps;
 	m->n_sps = n_sps;
+	old = m->conf.inv;
+	m->conf.inv = inv;	/* before the commit: a conflict reported names its peer by the new plan's index */
+	m->conf.self = self;
 	mesh_commit(m);
 	core_set_digest(m->core, digest);
 	core_reload(m->core, inv, self, mesh_now_ms(), &added, &removed);
 	mesh_netcheck_reloaded(m);	/* before the loop runs again: no probe to a peer whose policies went */
-	ms_inventory_free(m->conf.inv);
-	m->conf.inv = inv;
-	m->conf.self = self;
+	ms_inventory_free(old);
+	m->conflicts_changed = true;	/* peers the core has just added get their conflicts too */
+	mesh_policy_mark(m);
 	snprintf(done, done_len, "reloaded %s: %zu nodes, %zu peers added, %zu removed, %zu policies removed",
 		 m->paths.inventory, inv->n_nodes, added, removed, removed_sps);
 	log_info("%s", done);

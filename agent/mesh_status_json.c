@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "meshsec/exclude.h"
 #include "meshsec/plan.h"
 #include "log.h"
+#include "mesh_internal.h"
 #include "mesh_view.h"
 
 static void addrs(FILE *f, const struct ms_addr *v4, const struct ms_addr *v6)
@@ -105,14 +107,45 @@ static void conflicts(FILE *f, const struct mesh *m)
 		char *text = foreign ? json_dumps(foreign, JSON_ENCODE_ANY) : NULL;
 
 		fprintf(f, "%s{\"policy\":\"%s\",\"peer\":", i ? "," : "", ms_sp_format(&c->sp, sel, sizeof(sel)));
-		if (ms_sp_is_bypass(&c->sp))
+		if (!mesh_policy_peer(m, &c->sp))
 			fputs("null", f);
 		else
-			fprintf(f, "\"%s\"", m->conf.inv->nodes[c->sp.peer].name);
+			fprintf(f, "\"%s\"", mesh_policy_peer(m, &c->sp));
 		fprintf(f, ",\"foreign\":%s}", text ? text : "\"\"");
 		free(text);
 		json_decref(foreign);
 	}
+	fputs("],", f);
+}
+
+/* The exclusions that apply to this node (meshsec/exclude.h): traffic left in clear on purpose. */
+static void exclusions(FILE *f, const struct mesh *m)
+{
+	const struct ms_inventory *inv = m->conf.inv;
+	struct ms_exclude_ref *refs;
+	char text[MS_EXCLUDE_STRLEN];
+	size_t n;
+
+	fputs("\"exclusions\":[", f);
+	if (ms_exclude_for_node(inv, m->conf.self, &refs, &n) < 0)
+		log_warnx("status: out of memory listing the exclusions");	/* listed as none */
+	else
+		for (size_t i = 0; i < n; i++) {
+			const struct ms_exclude_ref *r = &refs[i];
+
+			fprintf(f, "%s{\"proto\":\"%s\",\"port_min\":%u,\"port_max\":%u,\"node\":", i ? "," : "",
+				ms_exclude_proto_name(r->x->proto), r->x->lo, r->x->hi);
+			if (r->owner < 0)
+				fputs("null", f);
+			else
+				fprintf(f, "\"%s\"", inv->nodes[r->owner].name);
+			if (r->x->peer_name[0])
+				fprintf(f, ",\"peer\":\"%s\"", r->x->peer_name);
+			else
+				fputs(",\"peer\":null", f);
+			fprintf(f, ",\"blocks\":%zu,\"text\":\"%s\"}", r->blocks, ms_exclude_describe(inv, r, text, sizeof(text)));
+		}
+	free(refs);
 	fputs("],", f);
 }
 
@@ -149,6 +182,7 @@ char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_onl
 			v->count[PEER_CONNECTING], v->count[PEER_DOWN], v->drifted, v->traffic[MESH_ENCRYPTED],
 			v->traffic[MESH_CLEAR], v->traffic[MESH_DROPPED]);
 		conflicts(f, m);
+		exclusions(f, m);
 	}
 	fputs("\"peers\":[", f);
 	for (size_t i = 0; i < v->n; i++) {

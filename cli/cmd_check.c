@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "meshsec/exclude.h"
 #include "meshsec/inventory.h"
 #include "meshsec/plan.h"
 #include "meshsec/esp_probe.h"
@@ -50,6 +51,27 @@ static const char *shape_text(const struct ms_sp *sp, char *buf, size_t n)
 	return buf;
 }
 
+/* "exclusions tcp/443 (mesh), udp/8000-8100 on b from c (4 port blocks)": what stays in clear, on one line. */
+static void print_exclusions(const struct conf *c)
+{
+	struct ms_exclude_ref *refs;
+	char text[MS_EXCLUDE_STRLEN];
+	size_t n;
+
+	if (ms_exclude_for_node(c->inv, c->self, &refs, &n) < 0) {
+		printf("exclusions (out of memory listing them)\n");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		printf("%s%s", i ? ", " : "exclusions ", ms_exclude_describe(c->inv, &refs[i], text, sizeof(text)));
+		if (refs[i].blocks > 1)
+			printf(" (%zu port blocks)", refs[i].blocks);
+	}
+	if (n)
+		printf("\n           in clear between members, not encrypted (priority %u, no template)\n", MS_SP_PRIORITY_EXCLUDE);
+	free(refs);
+}
+
 static void print_text(const struct conf_paths *p, const struct conf *c, const struct ms_sp *sps, size_t n_sps)
 {
 	const struct ms_inventory *inv = c->inv;
@@ -78,6 +100,7 @@ static void print_text(const struct conf_paths *p, const struct conf *c, const s
 	if (unreachable)
 		printf("warning    %zu %s no address family with this node and cannot be protected\n", unreachable,
 		       unreachable == 1 ? "peer shares" : "peers share");
+	print_exclusions(c);
 	printf("policies   %zu (ESP transport mode, priority %u, tag reqid %#x-%#x)\n", n_sps,
 	       MS_SP_PRIORITY, MS_REQID_MIN, MS_REQID_MAX);
 	for (size_t i = 0; i < n_sps; i++)
@@ -108,6 +131,30 @@ static json_t *warnings(const struct conf *c)
 		json_array_append_new(w, json_string(msg));
 	}
 	return w;
+}
+
+/* The same list for --json, as `meshsec status --json` has it (agent/CONTROL.md). */
+static json_t *exclusions_json(const struct conf *c)
+{
+	json_t *list = json_array();
+	struct ms_exclude_ref *refs;
+	char text[MS_EXCLUDE_STRLEN];
+	size_t n;
+
+	if (ms_exclude_for_node(c->inv, c->self, &refs, &n) < 0)
+		return list;
+	for (size_t i = 0; i < n; i++) {
+		const struct ms_exclude *x = refs[i].x;
+
+		json_array_append_new(list, json_pack("{s:s,s:i,s:i,s:o,s:o,s:I,s:s}", "proto", ms_exclude_proto_name(x->proto),
+						       "port_min", x->lo, "port_max", x->hi,
+						       "node", refs[i].owner < 0 ? json_null() : json_string(c->inv->nodes[refs[i].owner].name),
+						       "peer", x->peer_name[0] ? json_string(x->peer_name) : json_null(),
+						       "blocks", (json_int_t)refs[i].blocks,
+						       "text", ms_exclude_describe(c->inv, &refs[i], text, sizeof(text))));
+	}
+	free(refs);
+	return list;
 }
 
 static void print_json(const struct conf_paths *p, const struct conf *c, const struct ms_sp *sps, size_t n_sps)
@@ -151,6 +198,7 @@ static void print_json(const struct conf_paths *p, const struct conf *c, const s
 	json_object_set_new(root, "secret_fingerprint", json_string(fp));
 	json_object_set_new(root, "inventory_digest", json_string(digest));
 	json_object_set_new(root, "peers", peers);
+	json_object_set_new(root, "exclusions", exclusions_json(c));
 	json_object_set_new(root, "policies", pols);
 	json_object_set_new(root, "warnings", warnings(c));
 	json_dumpf(root, stdout, JSON_INDENT(2));

@@ -51,6 +51,18 @@ static void print_conflicts(json_t *list)
 		putchar('\n');
 }
 
+/* Traffic this node leaves in clear on purpose (mesh.exclude, nodes[].exclude): on the header, never missed. */
+static void print_exclusions(json_t *list)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(list, i, x)
+		printf("%s%s", i ? ", " : "exclusions: ", show_str(x, "text"));
+	if (json_array_size(list))
+		printf("  (in clear between members)\n");
+}
+
 /* So an operator compares nodes: the secret's fingerprint and the whole inventory digest. */
 static void print_fingerprints(json_t *doc)
 {
@@ -70,6 +82,7 @@ static void print_status(json_t *doc, int header)
 		printf("mesh %s (%s, port %lld)   self %s   inventory %.16s… (%lld nodes)   agent up %s\n", show_str(mesh, "name"),
 		       show_str(mesh, "cipher"), show_num(mesh, "port", NULL), show_str(json_object_get(doc, "self"), "name"), show_str(inv, "digest"),
 		       show_num(inv, "nodes", NULL), show_age(json_object_get(json_object_get(doc, "agent"), "uptime_s"), a, sizeof(a)));
+		print_exclusions(json_object_get(doc, "exclusions"));
 		print_fingerprints(doc);
 		printf("%s: %lld up, %lld connecting, %lld down%s\n", cli_count(cnt, sizeof(cnt), show_num(doc, "counts", "peers"), "peer", "peers"), show_num(doc, "counts", "up"),
 		       show_num(doc, "counts", "connecting"), show_num(doc, "counts", "down"),

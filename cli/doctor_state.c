@@ -53,7 +53,7 @@ static void missing_policy(struct xnl *x, const struct ms_sp *sp, struct sp_list
 	if (xnl_get_sp(x, sp, &pol, &err) == 0 && pol.found) {
 		snprintf(item, sizeof(item), "%s (held by %s)", sel, xnl_policy_format(&pol, what, sizeof(what)));
 		doctor_list_add(l->foreign, sizeof(l->foreign), &l->n_foreign, item);
-		l->foreign_errors += !ms_sp_is_bypass(sp);
+		l->foreign_errors += !ms_sp_is_bypass(sp) && !ms_sp_is_exclusion(sp);	/* a member's protection is at stake */
 	} else {
 		doctor_list_add(l->missing, sizeof(l->missing), &l->n_missing, sel);
 	}

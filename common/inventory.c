@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "meshsec/exclude.h"
 #include "meshsec/index.h"
 #include "meshsec/inventory.h"
 #include "meshsec/suggest.h"
@@ -29,8 +30,8 @@ struct ctx {
 
 static const char *const top_keys[] = { "version", "mesh", "nodes", NULL };
 static const char *const mesh_keys[] = { "name", "port", "cipher", "keepalive_seconds", "dead_after_seconds",
-					   "rekey_seconds", "rekey_bytes", "rekey_packets", "mode", NULL };
-static const char *const node_keys[] = { "name", "addresses", "mode", NULL };
+					   "rekey_seconds", "rekey_bytes", "rekey_packets", "mode", "exclude", NULL };
+static const char *const node_keys[] = { "name", "addresses", "mode", "exclude", NULL };
 static const char *const mode_names[] = { "require", "prefer", NULL };
 static const char *const cipher_names[] = { "aes-gcm-128", "aes-gcm-256", "chacha20-poly1305", NULL };
 
@@ -235,6 +236,8 @@ static int parse_mesh(struct ctx *c, const json_t *mesh, struct ms_inventory *in
 	inv->mode = MS_MODE_REQUIRE;
 	if ((ret = get_mode(c, "mesh.mode", json_object_get(mesh, "mode"), &inv->mode)))
 		return ret;
+	if ((ret = ms_exclude_parse(c->src, NULL, NULL, json_object_get(mesh, "exclude"), &inv->exclude, &inv->n_exclude, c->err)))
+		return ret;
 
 	inv->cipher = MS_DEFAULT_CIPHER;
 	v = json_object_get(mesh, "cipher");
@@ -312,7 +315,9 @@ static int parse_node(struct ctx *c, size_t idx, const json_t *obj, enum ms_mode
 	v = json_object_get(obj, "addresses");
 	if (!v)
 		return fail(c, path, "node \"%s\" is missing \"addresses\"; give its IPv4 and/or IPv6 address, e.g. [\"10.0.1.5\"]", node->name);
-	return parse_addresses(c, path, v, node);
+	if ((ret = parse_addresses(c, path, v, node)))
+		return ret;
+	return ms_exclude_parse(c->src, path, node->name, json_object_get(obj, "exclude"), &node->exclude, &node->n_exclude, c->err);
 }
 
 /*
@@ -408,7 +413,9 @@ static int parse_root(struct ctx *c, const json_t *root, struct ms_inventory *in
 			return ret;
 		inv->n_nodes = i + 1;
 	}
-	return index_nodes(c, inv);
+	if ((ret = index_nodes(c, inv)))
+		return ret;
+	return ms_exclude_resolve(c->src, inv, c->err);
 }
 
 int ms_inventory_parse(const char *text, size_t len, const char *source,

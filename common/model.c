@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "meshsec/exclude.h"
 #include "meshsec/index.h"
 #include "meshsec/model.h"
 
@@ -73,7 +74,10 @@ void ms_inventory_free(struct ms_inventory *inv)
 		return;
 	ms_index_free(inv->by_name);
 	ms_index_free(inv->by_addr);
+	for (size_t i = 0; inv->nodes && i < inv->n_nodes; i++)
+		free(inv->nodes[i].exclude);
 	free(inv->nodes);
+	free(inv->exclude);
 	free(inv);
 }
 
@@ -96,6 +100,7 @@ int ms_inventory_digest(const struct ms_inventory *inv, uint8_t out[MS_DIGEST_LE
 	crypto_generichash_init(&st, NULL, 0, MS_DIGEST_LEN);
 	crypto_generichash_update(&st, (const uint8_t *)inv->mesh_name, strlen(inv->mesh_name) + 1);
 	crypto_generichash_update(&st, head, sizeof(head));
+	ms_exclude_digest(&st, inv->exclude, inv->n_exclude);
 	for (size_t i = 0; i < inv->n_nodes; i++) {
 		const struct ms_node *n = sorted[i];
 		uint8_t fam[2] = { (uint8_t)(n->v4.family != 0), (uint8_t)(n->v6.family != 0) };
@@ -109,6 +114,7 @@ int ms_inventory_digest(const struct ms_inventory *inv, uint8_t out[MS_DIGEST_LE
 
 			crypto_generichash_update(&st, &mode, 1);
 		}
+		ms_exclude_digest(&st, n->exclude, n->n_exclude);
 	}
 	crypto_generichash_final(&st, out, MS_DIGEST_LEN);
 	free(sorted);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "meshsec/exclude.h"
 #include "meshsec/plan.h"
 
 uint32_t ms_pair_reqid(const char *a, const char *b)
@@ -94,7 +95,7 @@ int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 		     struct ms_sp **out, size_t *n_out, struct ms_error *err)
 {
 	const struct ms_node *me = &inv->nodes[self];
-	struct ms_sp *sps = calloc(inv->n_nodes * 4 + 8, sizeof(*sps));
+	struct ms_sp *sps = calloc(inv->n_nodes * 4 + 8 + ms_plan_exclude(inv, self, NULL), sizeof(*sps));
 	size_t n = 0;
 	bool used[2] = { false, false };
 
@@ -134,6 +135,7 @@ int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 			sp->src.family = sp->dst.family = AF_INET6;
 		}
 	}
+	n += ms_plan_exclude(inv, self, sps + n);
 	*out = sps;
 	*n_out = n;
 	return 0;

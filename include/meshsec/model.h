@@ -13,6 +13,7 @@
 #include "meshsec/addr.h"
 
 struct ms_index;
+struct ms_exclude;	/* meshsec/exclude.h */
 
 /* Names: 1 to 63 characters of [A-Za-z0-9._-], starting with a letter or digit. */
 #define MS_NAME_MAX 63
@@ -46,6 +47,8 @@ struct ms_node {
 	enum ms_mode mode;	/* nodes[].mode, else mesh.mode */
 	/* At most one address per family: a transport-mode SA binds one address pair. */
 	struct ms_addr v4, v6;	/* family == 0 when absent */
+	struct ms_exclude *exclude;	/* nodes[].exclude: this node's server ports left in clear */
+	size_t n_exclude;
 };
 
 struct ms_inventory {
@@ -64,6 +67,8 @@ struct ms_inventory {
 	 * the same in a mesh of 10 or 10,000 nodes.  NULL in a model built by hand: lookups then scan.
 	 */
 	struct ms_index *by_name, *by_addr;
+	struct ms_exclude *exclude;	/* mesh.exclude: server ports left in clear on every member */
+	size_t n_exclude;
 };
 
 /*
@@ -125,7 +130,8 @@ struct ms_sp {
 	enum ms_sp_shape shape;
 	uint32_t reqid;			/* 0 when shape is MS_SP_CLEAR (no template) */
 	uint32_t priority;
-	size_t peer;			/* index in the inventory (desired side only) */
+	size_t peer;			/* index in the inventory (desired side only): the pair's peer, the
+					 * remote end of an exclusion, else self */
 };
 
 /* A node-wide SP (optional template: lets traffic through in clear when no SA is there). */
@@ -138,6 +144,12 @@ static inline int ms_sp_is_bypass(const struct ms_sp *sp)
 static inline int ms_sp_is_pair(const struct ms_sp *sp)
 {
 	return sp->priority == MS_SP_PRIORITY;
+}
+
+/* An exclusion's SP (template-less, meshsec/exclude.h): neither a pair's nor a node-wide bypass. */
+static inline int ms_sp_is_exclusion(const struct ms_sp *sp)
+{
+	return sp->priority == MS_SP_PRIORITY_EXCLUDE;
 }
 
 static inline int ms_is_our_reqid(uint32_t reqid)

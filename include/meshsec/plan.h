@@ -24,7 +24,8 @@ int ms_sp_cmp(const void *a, const void *b);
  * Desired SPs for node self: per peer and shared address family, out `any -> peer` and in
  * `peer -> any`.  Peers with no family in common with self get none (ms_plan_unreachable counts
  * them).  Then the node-wide bypass SPs (model.h) of the families in use: inbound multicast and
- * broadcast, and for IPv6 the four neighbour-discovery SPs.  *out is malloc'd; the caller frees it.
+ * broadcast, and for IPv6 the four neighbour-discovery SPs; then the exclusions' template-less SPs
+ * (meshsec/exclude.h).  *out is malloc'd; the caller frees it.
  */
 int ms_plan_policies(const struct ms_inventory *inv, size_t self,
 		     struct ms_sp **out, size_t *n_out, struct ms_error *err);
