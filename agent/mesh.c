@@ -43,6 +43,9 @@ static void on_refused(void *ctx, const struct xnl_request *r, int error)
 	} else if (r->op == XNL_SP_ADD && error == EEXIST) {
 		mesh_policy_conflict(m, &r->sp);
 		m->batch_conflicts++;
+	} else if (r->op == XNL_SP_UPDATE && mesh_planned(m, &r->sp)) {
+		mesh_planned(m, &r->sp)->shape = MS_SP_UNKNOWN;	/* mesh_mode_flush puts it right */
+		m->mode_stale = true;
 	}
 }
 
@@ -53,8 +56,7 @@ static int commit(struct mesh *m, struct ms_error *err)
 
 	m->batch_conflicts = 0;
 	rc = xnl_commit(m->xnl, err);
-	if (m->batch_conflicts)
-		mesh_policy_report(m);
+	mesh_policy_report(m);	/* this batch's conflicts, and those found before a replace */
 	mesh_policy_mark(m);
 	return rc > 0 ? rc - (int)m->batch_conflicts : rc;
 }
@@ -167,7 +169,6 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 			log_debug("dropped a handshake datagram from %s: %s", ms_addr_format(&from, a, sizeof(a)), hs_verdict_name(v));
 		}
 	}
-	mesh_mode_flush(m, mesh_now_ms());
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -207,6 +208,7 @@ static int reconcile(struct mesh *m, struct ms_error *err)
 		return rc;
 	}
 	removed = mesh_sync_policies(m, have, n_have, m->sps, m->n_sps);
+	mesh_mode_planned(m);
 	rc = commit(m, err);
 	free(have);
 	if (rc != 0) {

@@ -48,7 +48,8 @@ struct mesh {
 	bool stopping;			/* `down` asked: no more handshakes or kernel requests */
 	bool conflicts_changed;
 	bool mode_stale;		/* a prefer pair went up or down: mesh_mode_flush */
-	uint64_t mode_check_ms;		/* mesh_mode_flush looks at every pair from then */		/* the core's view of which peers have conflicts is stale */
+	uint64_t mode_check_ms;		/* mesh_mode_flush looks at every pair from then */
+	bool mode_any_prefer;		/* some pair is in prefer mode: mesh_mode_flush at every tick */		/* the core's view of which peers have conflicts is stale */
 	char fingerprint[MS_FINGERPRINT_HEX + 1];	/* of the secret (CONTROL.md, "Fingerprints") */
 	mesh_publish_fn publish;	/* NULL: nobody listens for events */
 	mesh_listening_fn listening;	/* NULL: publish always listens */

@@ -19,6 +19,13 @@ const char *mesh_policy_peer(const struct mesh *m, const struct ms_sp *sp);
 void mesh_policy_mark(struct mesh *m);
 /* Installs ours where a foreign policy has gone (at most every 30 s). */
 void mesh_policy_retry(struct mesh *m, uint64_t now_ms);
+/*
+ * Queues a replace of one of our policies (UPDPOLICY), after checking that the kernel's policy
+ * with that selector is still ours: another owner's is recorded as a conflict, never replaced.
+ */
+void mesh_policy_update(struct mesh *m, const struct ms_sp *sp);
+/* The planned SP (in m->sps, sorted) with sp's selector, or NULL. */
+struct ms_sp *mesh_planned(struct mesh *m, const struct ms_sp *sp);
 /* True when another owner's policy holds sp's selector. */
 bool mesh_policy_conflicted(struct mesh *m, const struct ms_sp *sp);
 /*
@@ -30,6 +37,8 @@ bool mesh_policy_conflicted(struct mesh *m, const struct ms_sp *sp);
 size_t mesh_mode_apply(struct mesh *m, const struct ms_inventory *inv, size_t self, struct ms_sp *sps, size_t n);
 void mesh_mode_stale(struct mesh *m, const char *peer);
 void mesh_mode_flush(struct mesh *m, uint64_t now_ms);
+/* After m->sps is replaced: whether any pair is in prefer mode (flush then runs every tick). */
+void mesh_mode_planned(struct mesh *m);
 /* Sends the queued kernel requests, reads every ACK, logs failures; returns how many failed. */
 int mesh_commit(struct mesh *m);
 /* The kernel's tagged SAs, sorted for core_sa_find. */

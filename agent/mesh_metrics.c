@@ -95,8 +95,8 @@ char *mesh_metrics_text(struct mesh *m)
 	for (size_t i = 0; i < v.n; i++)
 		fprintf(f, "meshsec_peer_up{peer=\"%s\"} %d\n", v.peers[i].name, v.peers[i].state == PEER_UP);
 	family(f, "meshsec_pairs_traffic", "gauge", "pairs by what happens to their traffic now: encrypted (up), "
-	       "clear (prefer mode, not up), dropped (require mode, not up)");
-	for (int t = MESH_ENCRYPTED; t <= MESH_DROPPED; t++)
+	       "clear (prefer mode, not up), dropped (require mode, not up), foreign (another owner's policy decides)");
+	for (int t = MESH_ENCRYPTED; t <= MESH_FOREIGN; t++)
 		fprintf(f, "meshsec_pairs_traffic{traffic=\"%s\"} %zu\n", mesh_traffic_name((enum mesh_traffic)t), v.traffic[t]);
 	family(f, "meshsec_pairs_clear", "gauge", "pairs whose traffic passes in clear (prefer mode): 0 before flipping to require");
 	fprintf(f, "meshsec_pairs_clear %zu\n", v.traffic[MESH_CLEAR]);

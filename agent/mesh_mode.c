@@ -42,27 +42,43 @@ void mesh_mode_stale(struct mesh *m, const char *peer)
 
 #define CHECK_EVERY_MS 1000
 
+void mesh_mode_planned(struct mesh *m)
+{
+	m->mode_any_prefer = false;
+	for (size_t i = 0; i < m->n_sps && !m->mode_any_prefer; i++)
+		m->mode_any_prefer = ms_sp_is_pair(&m->sps[i]) &&
+				     ms_pair_mode(m->conf.inv, m->conf.self, m->sps[i].peer) == MS_MODE_PREFER;
+}
+
+/*
+ * From the loop's tick, after the core's: a pair's state changes there, so a prefer pair's
+ * outbound SP follows within the same tick (status never says encrypted while it passes clear).
+ * With no prefer pair, only SPs whose replace the kernel refused are looked at, once a second.
+ */
 void mesh_mode_flush(struct mesh *m, uint64_t now_ms)
 {
 	const struct ms_inventory *inv = m->conf.inv;
 	size_t changed = 0;
 
-	if (m->stopping || (!m->mode_stale && now_ms < m->mode_check_ms))
+	if (m->stopping || (!m->mode_stale && !m->mode_any_prefer && now_ms < m->mode_check_ms))
 		return;
 	m->mode_stale = false;
 	m->mode_check_ms = now_ms + CHECK_EVERY_MS;
 	for (size_t i = 0; i < m->n_sps; i++) {
-		struct ms_sp *sp = &m->sps[i];
+		struct ms_sp *sp = &m->sps[i], want = *sp;
+		bool prefer;
 		char sel[MS_SP_STRLEN];
 
-		if (!ms_sp_is_pair(sp) || ms_pair_mode(inv, m->conf.self, sp->peer) == MS_MODE_REQUIRE ||
-		    !ms_plan_set_up(inv, m->conf.self, sp, peer_up(m, inv->nodes[sp->peer].name)))
+		if (!ms_sp_is_pair(sp) || mesh_policy_conflicted(m, sp))
+			continue;	/* a conflict: another owner's policy decides; ours goes in when it is gone */
+		prefer = ms_pair_mode(inv, m->conf.self, sp->peer) == MS_MODE_PREFER;
+		if ((!prefer && sp->shape != MS_SP_UNKNOWN) ||
+		    !ms_plan_set_up(inv, m->conf.self, &want, prefer && peer_up(m, inv->nodes[sp->peer].name)))
 			continue;
-		if (mesh_policy_conflicted(m, sp))
-			continue;	/* another owner's policy decides; ours goes in when it is gone */
-		log_debug("policy %s: %s", ms_sp_format(sp, sel, sizeof(sel)),
-			  sp->shape == MS_SP_CLEAR ? "the pair is not up: clear (prefer mode)" : "the pair is up: ESP");
-		xnl_sp_update(m->xnl, sp);
+		log_debug("policy %s: %s", ms_sp_format(&want, sel, sizeof(sel)), !prefer ? "put right after a refusal" :
+			  want.shape == MS_SP_CLEAR ? "the pair is not up: clear (prefer mode)" : "the pair is up: ESP");
+		mesh_policy_update(m, &want);
+		*sp = want;
 		changed++;
 	}
 	if (changed)

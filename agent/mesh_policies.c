@@ -166,6 +166,36 @@ void mesh_policy_report(struct mesh *m)
 	}
 }
 
+/* The planned SP with sp's selector (m->sps is sorted by selector), or NULL. */
+struct ms_sp *mesh_planned(struct mesh *m, const struct ms_sp *sp)
+{
+	return m->n_sps ? bsearch(sp, m->sps, m->n_sps, sizeof(*m->sps), ms_sp_cmp) : NULL;
+}
+
+/* Whether the kernel's policy with sp's selector is ours (or there is none: ours goes in). */
+static bool kernel_holds_ours(struct mesh *m, const struct ms_sp *sp)
+{
+	struct xnl_policy pol;
+	struct ms_error err;
+
+	if (xnl_get_sp(m->xnl, sp, &pol, &err) < 0) {
+		log_debug("policy lookup before a replace: %s", err.msg);
+		return true;	/* the replace itself will say what is wrong */
+	}
+	return !pol.found || (!pol.block && ((pol.n_tmpl == 1 && ms_is_our_reqid(pol.reqid)) || pol.tagged));
+}
+
+void mesh_policy_update(struct mesh *m, const struct ms_sp *sp)
+{
+	if (find_conflict(m, sp))
+		return;
+	if (!kernel_holds_ours(m, sp)) {	/* replaced behind our back (ip xfrm policy update) */
+		mesh_policy_conflict(m, sp);	/* reported by the next commit, under the inventory then in force */
+		return;
+	}
+	xnl_sp_update(m->xnl, sp);
+}
+
 /* Every CONFLICT_RETRY_MS: a selector whose foreign policy is gone gets ours. */
 void mesh_policy_retry(struct mesh *m, uint64_t now_ms)
 {
@@ -187,7 +217,8 @@ void mesh_policy_retry(struct mesh *m, uint64_t now_ms)
 		log_info("policy %s: the other owner's policy is gone; installing meshsec's", ms_sp_format(&c->sp, sel, sizeof(sel)));
 		c->foreign[0] = '\0';
 		conflict_event(m, "policy_resolved", c, sel);
-		xnl_sp_add(m->xnl, &c->sp);
+		/* What the plan wants now (a reload or a pair's state may have changed it since). */
+		xnl_sp_add(m->xnl, mesh_planned(m, &c->sp) ? mesh_planned(m, &c->sp) : &c->sp);
 		forget_conflict(m, c);	/* a refusal (it came back) records it again */
 		tried++;
 	}
@@ -221,11 +252,11 @@ size_t mesh_sync_policies(struct mesh *m, struct ms_sp *have, size_t n_have, str
 					xnl_sp_add(m->xnl, &want[j]);
 				j++;
 			} else {
-				if (k)
-					k->sp.peer = want[j].peer;	/* an index into the inventory being installed */
-				if (pass == 0 && !k && (have[i].reqid != want[j].reqid || have[i].priority != want[j].priority ||
-							have[i].shape != want[j].shape))
-					xnl_sp_update(m->xnl, &want[j]);
+				if (k)	/* what goes in once the other owner's is gone; its peer index is the new inventory's */
+					k->sp = want[j];
+				else if (pass == 0 && (have[i].reqid != want[j].reqid || have[i].priority != want[j].priority ||
+						       have[i].shape != want[j].shape))
+					mesh_policy_update(m, &want[j]);
 				i++, j++;
 			}
 		}

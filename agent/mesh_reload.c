@@ -73,6 +73,7 @@ static int reload(struct mesh *m, struct ms_error *err, char *done, size_t done_
 	old = m->conf.inv;
 	m->conf.inv = inv;	/* before the commit: a conflict reported names its peer by the new plan's index */
 	m->conf.self = self;
+	mesh_mode_planned(m);
 	mesh_commit(m);
 	core_set_digest(m->core, digest);
 	core_reload(m->core, inv, self, mesh_now_ms(), &added, &removed);

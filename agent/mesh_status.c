@@ -62,12 +62,13 @@ static void fill_peer(struct mesh *m, size_t id, const struct ms_sa *sas, size_t
 	core_peer_why(m->core, (int)id, now, &v->why);
 	idx = ms_inventory_find(m->conf.inv, p->name);
 	v->mode = idx < 0 ? MS_MODE_REQUIRE : ms_pair_mode(m->conf.inv, m->conf.self, (size_t)idx);
-	v->traffic = p->state == PEER_UP ? MESH_ENCRYPTED : v->mode == MS_MODE_PREFER ? MESH_CLEAR : MESH_DROPPED;
+	v->traffic = p->conflict ? MESH_FOREIGN : p->state == PEER_UP ? MESH_ENCRYPTED :
+		     v->mode == MS_MODE_PREFER ? MESH_CLEAR : MESH_DROPPED;
 }
 
 const char *mesh_traffic_name(enum mesh_traffic t)
 {
-	static const char *const n[] = { "encrypted", "clear", "dropped" };
+	static const char *const n[] = { "encrypted", "clear", "dropped", "foreign" };
 
 	return n[t];
 }

@@ -178,9 +178,9 @@ char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_onl
 		fprintf(f, ",\"nodes\":%zu},\"agent\":{\"pid\":%ld,\"uptime_s\":%.3f,\"log_level\":\"%s\"},", inv->n_nodes,
 			(long)getpid(), v->uptime_s, log_level_name(log_get_level()));
 		fprintf(f, "\"counts\":{\"peers\":%zu,\"up\":%zu,\"connecting\":%zu,\"down\":%zu,\"drift\":%zu,"
-			"\"encrypted\":%zu,\"clear\":%zu,\"dropped\":%zu},", v->total, v->count[PEER_UP],
+			"\"encrypted\":%zu,\"clear\":%zu,\"dropped\":%zu,\"foreign\":%zu},", v->total, v->count[PEER_UP],
 			v->count[PEER_CONNECTING], v->count[PEER_DOWN], v->drifted, v->traffic[MESH_ENCRYPTED],
-			v->traffic[MESH_CLEAR], v->traffic[MESH_DROPPED]);
+			v->traffic[MESH_CLEAR], v->traffic[MESH_DROPPED], v->traffic[MESH_FOREIGN]);
 		conflicts(f, m);
 		exclusions(f, m);
 	}

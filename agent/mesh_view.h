@@ -8,8 +8,11 @@
 
 #include "mesh.h"
 
-/* What happens to the pair's traffic now: ESP (up), clear (prefer, not up), dropped (require, not up). */
-enum mesh_traffic { MESH_ENCRYPTED, MESH_CLEAR, MESH_DROPPED };
+/*
+ * What happens to the pair's traffic now: ESP (up), clear (prefer, not up), dropped (require, not
+ * up), or foreign (another owner's policy holds one of the pair's selectors and decides).
+ */
+enum mesh_traffic { MESH_ENCRYPTED, MESH_CLEAR, MESH_DROPPED, MESH_FOREIGN };
 const char *mesh_traffic_name(enum mesh_traffic t);
 
 struct peer_view {
@@ -29,7 +32,7 @@ struct peer_view {
 
 struct mesh_view {
 	size_t count[3], total, drifted;	/* over every peer */
-	size_t traffic[3];			/* pairs by enum mesh_traffic */
+	size_t traffic[4];			/* pairs by enum mesh_traffic */
 	double uptime_s;
 	size_t n;				/* the peers asked for (all, or the one named) */
 	struct peer_view *peers;

@@ -170,7 +170,7 @@ static void print_json(const struct conf_paths *p, const struct conf *c, const s
 		if (i != c->self)
 			json_object_set_new(modes, inv->nodes[i].name, json_string(ms_mode_name(ms_pair_mode(inv, c->self, i))));
 	for (size_t i = 0; i < n_sps; i++) {
-		static const char *const shapes[] = { "required", "optional", "clear" };
+		static const char *const shapes[] = { "required", "optional", "clear", "unknown" };
 		json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:b,s:s}", "dir", sps[i].dir == MS_DIR_OUT ? "out" : "in",
 				      "src", prefix(&sps[i].src, sps[i].src_len, s, sizeof(s)),
 				      "dst", prefix(&sps[i].dst, sps[i].dst_len, d, sizeof(d)), "reqid", (json_int_t)sps[i].reqid,

@@ -77,8 +77,15 @@ static int install(struct xnl *x, struct ms_sp *want, size_t n_want, struct ms_s
 	for (size_t i = 0; i < n_want; i++) {
 		while (j < n_have && ms_sp_cmp(&have[j], &want[i]) < 0)
 			j++;
-		if (j < n_have && ms_sp_cmp(&have[j], &want[i]) == 0)
+		if (j < n_have && ms_sp_cmp(&have[j], &want[i]) == 0) {
+			/* Ours in a weaker shape (prefer mode's, and the inventory now says require): tighten it. */
+			if (want[i].shape == MS_SP_REQUIRED && have[j].shape != MS_SP_REQUIRED) {
+				if (xnl_sp_update(x, &want[i]) < 0)
+					return -ENOMEM;
+				(*added)++;
+			}
 			continue;
+		}
 		if (xnl_sp_add(x, &want[i]) < 0)
 			return -ENOMEM;
 		(*added)++;

@@ -87,8 +87,9 @@ static void print_status(json_t *doc, int header)
 		printf("%s: %lld up, %lld connecting, %lld down%s\n", cli_count(cnt, sizeof(cnt), show_num(doc, "counts", "peers"), "peer", "peers"), show_num(doc, "counts", "up"),
 		       show_num(doc, "counts", "connecting"), show_num(doc, "counts", "down"),
 		       show_num(doc, "counts", "drift") ? "; some peers run another inventory (marked below)" : "");
-		printf("traffic: %lld encrypted, %lld clear, %lld dropped (mode %s here, mesh default %s)\n\n",
+		printf("traffic: %lld encrypted, %lld clear, %lld dropped%s (mode %s here, mesh default %s)\n\n",
 		       show_num(doc, "counts", "encrypted"), show_num(doc, "counts", "clear"), show_num(doc, "counts", "dropped"),
+		       show_num(doc, "counts", "foreign") ? ", some decided by another owner's policy (CONFLICT below)" : "",
 		       show_str(json_object_get(doc, "self"), "mode"), show_str(mesh, "mode"));
 		print_conflicts(json_object_get(doc, "policy_conflicts"));
 	}

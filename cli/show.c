@@ -93,6 +93,7 @@ void show_peer(json_t *p)
 	printf("  %-11s %s, mode %s: %s\n", "protection", show_str(p, "traffic"), show_str(p, "mode"),
 	       strcmp(show_str(p, "traffic"), "encrypted") == 0 ? "ESP through the pair's SAs" :
 	       strcmp(show_str(p, "traffic"), "clear") == 0 ? "no SA yet, so traffic passes in clear until the pair is up" :
+	       strcmp(show_str(p, "traffic"), "foreign") == 0 ? "another owner's policy holds a selector of the pair and decides" :
 	       "no SA, so the kernel drops the pair's traffic until it is up");
 	printf("  %-11s", "addresses");
 	json_array_foreach(json_object_get(p, "addresses"), i, v)

@@ -202,7 +202,7 @@ static const char *ports(const struct ms_sp *sp, char *buf, size_t n)
 
 const char *ms_sp_format(const struct ms_sp *sp, char *buf, size_t len)
 {
-	static const char *const shape[] = { "", " (optional)", " (clear)" };
+	static const char *const shape[] = { "", " (optional)", " (clear)", " (unknown)" };
 	char s[MS_ADDR_STRLEN + 4], d[MS_ADDR_STRLEN + 4], pp[48];
 	const char *dir = sp->dir == MS_DIR_OUT ? "out" : "in";
 

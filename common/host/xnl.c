@@ -544,6 +544,7 @@ static void on_policy(void *ctx, const struct nlmsghdr *h)
 	p->block = pol->action == XFRM_POLICY_BLOCK;
 	p->priority = pol->priority;
 	p->n_tmpl = tb[XFRMA_TMPL] ? (size_t)nla_len(tb[XFRMA_TMPL]) / sizeof(struct xfrm_user_tmpl) : 0;
+	p->tagged = !p->n_tmpl && pol->lft.soft_byte_limit == MS_SP_TAG;
 	if (p->n_tmpl) {
 		const struct xfrm_user_tmpl *t = nla_data(tb[XFRMA_TMPL]);
 

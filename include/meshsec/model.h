@@ -106,6 +106,7 @@ enum ms_sp_shape {
 	MS_SP_REQUIRED = 0,	/* ESP template, required: no SA means drop, never clear (require mode) */
 	MS_SP_OPTIONAL,		/* ESP template, optional: ESP when the SA is there, else clear */
 	MS_SP_CLEAR,		/* no template: clear (exclusions; a prefer-mode pair that is not up) */
+	MS_SP_UNKNOWN,		/* the agent's copy only: the kernel refused a change; put it right again */
 };
 /*
  * A policy with no template has no reqid to carry the ownership tag: meshsec's carry this value

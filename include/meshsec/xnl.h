@@ -61,6 +61,7 @@ int xnl_alloc_spi(struct xnl *x, const struct ms_addr *src, const struct ms_addr
 /* Whoever's policy holds a selector (direction and selector of sp), as the kernel has it. */
 struct xnl_policy {
 	bool found, block, optional;
+	bool tagged;			/* no template, and meshsec's tag (MS_SP_TAG) */
 	uint32_t priority, reqid;	/* reqid, proto, mode: of the first template */
 	uint8_t proto, mode;
 	size_t n_tmpl;

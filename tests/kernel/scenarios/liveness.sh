@@ -42,7 +42,9 @@ check "status exits 1 while a peer is down" sh -c "ip netns exec n1 $MESHSEC sta
 t0=$(date +%s%N)
 agent_start 3
 is_up() { [ "$(peer_field 1 n3 state)" = up ] && [ "$(peer_field 2 n3 state)" = up ]; }
-check "n3 up again on both once its agent is back" wait_until 5 is_up
+# A state, not a deadline: on a loaded guest the agent itself may take seconds to start (8.4 s seen
+# with three guests on two cores); the time is measured below, not asserted.
+check "n3 up again on both once its agent is back" wait_until 30 is_up
 measure time_to_up_ms $(( ($(date +%s%N) - t0) / 1000000 )) ms
 
 # Drift: n3 restarted with an inventory that differs (a 4th node nobody else knows).
