@@ -91,35 +91,19 @@ void mesh_policy_mark(struct mesh *m)
 			core_peer_conflict(m->core, core_peer_find(m->core, peer_name(m, &m->conflicts[i].sp)), true);
 }
 
-static void port_words(const struct ms_sp *sp, char *buf, size_t len);
-
 /* The iproute2 words that name the selector: "dir out src 0.0.0.0/0 dst 10.0.0.2/32". */
 static const char *ip_words(const struct ms_sp *sp, char *buf, size_t len)
 {
-	char s[MS_ADDR_STRLEN], d[MS_ADDR_STRLEN];
+	char s[MS_ADDR_STRLEN], d[MS_ADDR_STRLEN], ports[40];
 	int n = snprintf(buf, len, "dir %s src %s/%u dst %s/%u", sp->dir == MS_DIR_OUT ? "out" : "in",
 			 ms_addr_format(&sp->src, s, sizeof(s)), sp->src_len, ms_addr_format(&sp->dst, d, sizeof(d)), sp->dst_len);
 
 	if (sp->icmp6_type && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, " proto ipv6-icmp type %u", sp->icmp6_type);
-	else if (sp->proto && n > 0 && (size_t)n < len)
-		port_words(sp, buf + n, len - (size_t)n);
+	else if (sp->proto && n > 0 && (size_t)n < len)	/* a masked block (a range) reads "dport 8000/0xffc0": ip xfrm cannot take it */
+		snprintf(buf + n, len - (size_t)n, " proto %s%s", ms_exclude_proto_name(sp->proto),
+			 ms_sp_port_words(sp, ports, sizeof(ports)));
 	return buf;
-}
-
-/* " proto tcp dport 443"; a masked block (a range) as "dport 8000/0xffc0", which ip xfrm cannot take. */
-static void port_words(const struct ms_sp *sp, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, " proto %s", ms_exclude_proto_name(sp->proto));
-
-	for (int i = 0; i < 2 && n > 0 && (size_t)n < len; i++) {
-		uint16_t port = i ? sp->dport : sp->sport, mask = i ? sp->dport_mask : sp->sport_mask;
-
-		if (mask == 0xffff)
-			n += snprintf(buf + n, len - (size_t)n, " %s %u", i ? "dport" : "sport", port);
-		else if (mask)
-			n += snprintf(buf + n, len - (size_t)n, " %s %u/%#06x", i ? "dport" : "sport", port, mask);
-	}
 }
 
 static void conflict_event(struct mesh *m, const char *type, const struct mesh_conflict *c, const char *sel)

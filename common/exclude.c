@@ -42,20 +42,6 @@ static int fail(struct ms_error *err, const char *src, const char *path, const c
 	return ms_error_set(err, EINVAL, "%s: %s: %s", src, path, detail);
 }
 
-static const char *kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number with a fraction";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "a value";
-}
-
 const char *ms_exclude_proto_name(uint8_t proto)
 {
 	for (size_t i = 0; proto_names[i]; i++)
@@ -78,7 +64,7 @@ static int parse_proto(struct ms_error *err, const char *src, const char *path, 
 	const char *name, *hint;
 
 	if (!json_is_string(v))
-		return fail(err, src, path, "expected a string (\"tcp\", \"udp\" or \"sctp\"), found %s", kind(v));
+		return fail(err, src, path, "expected a string (\"tcp\", \"udp\" or \"sctp\"), found %s", ms_json_type_name(v));
 	name = json_string_value(v);
 	for (size_t i = 0; proto_names[i]; i++) {
 		if (strcmp(name, proto_names[i]) == 0) {
@@ -137,7 +123,7 @@ static int parse_port(struct ms_error *err, const char *src, const char *path, c
 		x->lo = (uint16_t)lo;
 		x->hi = (uint16_t)hi;
 	} else {
-		return fail(err, src, path, "expected a port (an integer) or a range (a string \"LO-HI\"), found %s; %s", kind(v), how);
+		return fail(err, src, path, "expected a port (an integer) or a range (a string \"LO-HI\"), found %s; %s", ms_json_type_name(v), how);
 	}
 	if (x->lo <= MS_EPHEMERAL_MAX && x->hi >= MS_EPHEMERAL_MIN) {
 		char p[32];
@@ -158,7 +144,7 @@ static int parse_peer(struct ms_error *err, const char *src, const char *path, c
 	int ret;
 
 	if (!json_is_string(v))
-		return fail(err, src, path, "expected a string naming another node, found %s", kind(v));
+		return fail(err, src, path, "expected a string naming another node, found %s", ms_json_type_name(v));
 	if ((ret = ms_name_check(json_string_value(v), "peer node name", err)))
 		return ms_error_prefix(err, ret, "%s: %s", src, path);
 	if (strcmp(json_string_value(v), self_name) == 0)
@@ -177,7 +163,7 @@ static int parse_entry(struct ms_error *err, const char *src, const char *path, 
 	int ret;
 
 	if (!json_is_object(e))
-		return fail(err, src, path, "expected an object such as %s, found %s", example, kind(e));
+		return fail(err, src, path, "expected an object such as %s, found %s", example, ms_json_type_name(e));
 	json_object_foreach((json_t *)e, key, v) {
 		const char *const *k, *hint;
 
@@ -233,7 +219,7 @@ int ms_exclude_parse(const char *src, const char *node_path, const char *self_na
 		return 0;
 	snprintf(path, sizeof(path), "%s.exclude", node_path ? node_path : "mesh");
 	if (!json_is_array(list))
-		return fail(err, src, path, "expected an array of entries such as %s, found %s", example, kind(list));
+		return fail(err, src, path, "expected an array of entries such as %s, found %s", example, ms_json_type_name(list));
 	if (json_array_size(list) > MS_EXCLUDE_MAX)
 		return fail(err, src, path, "has %zu entries; the limit is %d per list: merge neighbouring ports into ranges "
 			    "(\"port\": \"8000-8100\")", json_array_size(list), MS_EXCLUDE_MAX);

@@ -35,7 +35,7 @@ static const char *const node_keys[] = { "name", "addresses", "mode", "exclude",
 static const char *const mode_names[] = { "require", "prefer", NULL };
 static const char *const cipher_names[] = { "aes-gcm-128", "aes-gcm-256", "chacha20-poly1305", NULL };
 
-static const char *type_name(const json_t *v)
+const char *ms_json_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
@@ -67,7 +67,7 @@ static int want_type(struct ctx *c, const char *path, const json_t *v, json_type
 {
 	if (json_typeof(v) == t || (t == JSON_TRUE && json_is_boolean(v)))
 		return 0;
-	return fail(c, path, "expected %s, found %s", what, type_name(v));
+	return fail(c, path, "expected %s, found %s", what, ms_json_type_name(v));
 }
 
 static int check_keys(struct ctx *c, const char *path, const json_t *obj, const char *const *known)

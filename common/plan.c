@@ -179,17 +179,12 @@ static const char *side(const struct ms_addr *a, uint8_t len, char *buf, size_t 
 	return buf;
 }
 
-/* " tcp dport 8064/0xffe0": the protocol and port part of a selector, or "". */
-static const char *ports(const struct ms_sp *sp, char *buf, size_t n)
+const char *ms_sp_port_words(const struct ms_sp *sp, char *buf, size_t n)
 {
-	const char *name = sp->proto == 6 ? "tcp" : sp->proto == 17 ? "udp" : sp->proto == 132 ? "sctp" : NULL;
 	int k = 0;
 
 	buf[0] = '\0';
-	if (!sp->proto)
-		return buf;
-	k = name ? snprintf(buf, n, " %s", name) : snprintf(buf, n, " proto %u", sp->proto);
-	for (int i = 0; i < 2 && k > 0 && (size_t)k < n; i++) {
+	for (int i = 0; i < 2 && k >= 0 && (size_t)k < n; i++) {
 		uint16_t port = i ? sp->dport : sp->sport, mask = i ? sp->dport_mask : sp->sport_mask;
 
 		if (mask == 0xffff)
@@ -197,6 +192,21 @@ static const char *ports(const struct ms_sp *sp, char *buf, size_t n)
 		else if (mask)
 			k += snprintf(buf + k, n - (size_t)k, " %s %u/0x%04x", i ? "dport" : "sport", port, mask);
 	}
+	return buf;
+}
+
+/* " tcp dport 8064/0xffe0": the protocol and port part of a selector, or "". */
+static const char *ports(const struct ms_sp *sp, char *buf, size_t n)
+{
+	const char *name = sp->proto == 6 ? "tcp" : sp->proto == 17 ? "udp" : sp->proto == 132 ? "sctp" : NULL;
+	char words[40];
+
+	if (!sp->proto)
+		buf[0] = '\0';
+	else if (name)
+		snprintf(buf, n, " %s%s", name, ms_sp_port_words(sp, words, sizeof(words)));
+	else
+		snprintf(buf, n, " proto %u%s", sp->proto, ms_sp_port_words(sp, words, sizeof(words)));
 	return buf;
 }
 

@@ -13,12 +13,17 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "meshsec/error.h"
 #include "meshsec/model.h"
 
 #define MS_INVENTORY_MAX_BYTES (16u << 20)
 
 /* source names the text in messages (usually the file's path). */
+/* "an object", "a string", ...: what a JSON value is, for "expected X, found Y" messages. */
+const char *ms_json_type_name(const json_t *v);
+
 int ms_inventory_parse(const char *text, size_t len, const char *source,
 		       struct ms_inventory **out, struct ms_error *err);
 

@@ -38,6 +38,10 @@ int ms_plan_policies(const struct ms_inventory *inv, size_t self,
  */
 bool ms_plan_set_up(const struct ms_inventory *inv, size_t self, struct ms_sp *sp, bool up);
 
+/* " sport 443 dport 8064/0xffe0": the port masks of a selector (as ip xfrm takes them when
+ * the mask is full), "" when it has none; into buf, returned. */
+const char *ms_sp_port_words(const struct ms_sp *sp, char *buf, size_t n);
+
 /* "out any -> 10.0.0.2", "in 10.0.0.2 -> any", "in any -> 224.0.0.0/4 (bypass)": into buf, returned. */
 #define MS_SP_STRLEN 128
 const char *ms_sp_format(const struct ms_sp *sp, char *buf, size_t len);

@@ -18,6 +18,9 @@
 
 #include <cmocka.h>
 
+#include "bad_inventory.h"
+#include "table_tests.h"
+
 #include "meshsec/exclude.h"
 #include "meshsec/inventory.h"
 #include "meshsec/plan.h"
@@ -84,11 +87,6 @@ static void test_parse_allowed(void **state)
 	ms_inventory_free(inv);
 }
 
-struct bad_case {
-	const char *json;
-	const char *want[3];
-};
-
 #define MX(list) INV(",\"exclude\":" list, "", "", "")
 #define NX(list) INV("", "", ",\"exclude\":" list, "")
 #define TCP443 "{\"proto\":\"tcp\",\"port\":443}"
@@ -148,22 +146,6 @@ static const struct bad_case bad[] = {
 	{ "{\"version\":1,\"mesh\":{\"name\":\"t\"},\"nodes\":[{\"name\":\"a\",\"addresses\":[\"10.0.0.0/24\"],\"exclude\":[{\"proto\":\"x\"}]}]}",
 	  { "nodes[0].addresses[0]", "is a network" } },
 };
-
-static void test_bad_input(void **state)
-{
-	const struct bad_case *c = *state;
-	struct ms_inventory *inv = (struct ms_inventory *)1;
-	struct ms_error err = { "" };
-
-	if (ms_inventory_parse(c->json, strlen(c->json), "inv.json", &inv, &err) == 0)
-		fail_msg("accepted: %s", c->json);
-	assert_null(inv);
-	if (strncmp(err.msg, "inv.json", 8) != 0)
-		fail_msg("message does not name the file: %s", err.msg);
-	for (size_t w = 0; w < 3 && c->want[w]; w++)
-		if (!strstr(err.msg, c->want[w]))
-			fail_msg("message lacks \"%s\": %s", c->want[w], err.msg);
-}
 
 /* A list of n entries tcp/1, tcp/2, ... as the exclude of the mesh or of node b. */
 static char *long_list(size_t n, int mesh)
@@ -567,10 +549,7 @@ static void test_digest(void **state)
 
 int main(void)
 {
-	enum { N_BAD = sizeof(bad) / sizeof(bad[0]) };
-	static char names[N_BAD][32];
-	enum { N_GOOD = 12 };
-	struct CMUnitTest tests[N_GOOD + N_BAD] = {
+	static const struct CMUnitTest named[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_allowed),
 		cmocka_unit_test(test_list_limit),
@@ -585,9 +564,5 @@ int main(void)
 		cmocka_unit_test(test_digest),
 	};
 
-	for (size_t i = 0; i < N_BAD; i++) {
-		snprintf(names[i], sizeof(names[i]), "bad_exclude_%02zu", i);
-		tests[N_GOOD + i] = (struct CMUnitTest){ names[i], test_bad_input, NULL, NULL, (void *)&bad[i] };
-	}
-	return _cmocka_run_group_tests("exclude", tests, N_GOOD + N_BAD, NULL, NULL);
+	return RUN_WITH_BAD_TABLE("exclude", named, "bad_exclude");
 }

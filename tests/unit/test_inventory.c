@@ -16,6 +16,9 @@
 
 #include <cmocka.h>
 
+#include "bad_inventory.h"
+#include "table_tests.h"
+
 #include "meshsec/index.h"
 #include "meshsec/inventory.h"
 
@@ -179,11 +182,6 @@ static void test_duplicates_at_scale(void **state)
 	free(text);
 }
 
-struct bad_case {
-	const char *json;
-	const char *want[3];	/* substrings the message must contain */
-};
-
 static const struct bad_case bad[] = {
 	{ "{\"version\":1,", { "inv.json:1:", "JSON syntax error" } },
 	{ "{\"version\":1,\"mesh\":{\"name\":\"p\"},\"nodes\":[" NODE_A ",]}", { "inv.json:1:", "syntax" } },
@@ -272,24 +270,6 @@ static const struct bad_case bad[] = {
 	  { "nodes[1].mode", "unknown mode \"clear\"", "for rolling meshsec out" } },
 };
 
-/* One cmocka test per bad case, so the runner reports each by name. */
-static void test_bad_input(void **state)
-{
-	const struct bad_case *c = *state;
-	struct ms_inventory *inv = (struct ms_inventory *)1;
-	struct ms_error err = { "" };
-	int ret = ms_inventory_parse(c->json, strlen(c->json), "inv.json", &inv, &err);
-
-	if (ret == 0)
-		fail_msg("accepted: %s", c->json);
-	assert_null(inv);
-	if (strncmp(err.msg, "inv.json", 8) != 0)
-		fail_msg("message does not name the file: %s", err.msg);
-	for (size_t w = 0; w < 3 && c->want[w]; w++)
-		if (!strstr(err.msg, c->want[w]))
-			fail_msg("message lacks \"%s\": %s", c->want[w], err.msg);
-}
-
 /* mesh.mode is every node's default; nodes[].mode overrides it; a pair prefers when either end does. */
 static void test_modes(void **state)
 {
@@ -335,10 +315,7 @@ static void test_load_missing_file(void **state)
 
 int main(void)
 {
-	enum { N_BAD = sizeof(bad) / sizeof(bad[0]) };
-	static char names[N_BAD][32];
-	enum { N_GOOD = 7 };
-	struct CMUnitTest tests[N_GOOD + N_BAD] = {
+	static const struct CMUnitTest named[] = {
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_dual_stack_and_options),
 		cmocka_unit_test(test_example_file_loads),
@@ -349,9 +326,5 @@ int main(void)
 		cmocka_unit_test(test_duplicates_at_scale),
 	};
 
-	for (size_t i = 0; i < N_BAD; i++) {
-		snprintf(names[i], sizeof(names[i]), "bad_inventory_%02zu", i);
-		tests[N_GOOD + i] = (struct CMUnitTest){ names[i], test_bad_input, NULL, NULL, (void *)&bad[i] };
-	}
-	return _cmocka_run_group_tests("inventory", tests, N_GOOD + N_BAD, NULL, NULL);
+	return RUN_WITH_BAD_TABLE("inventory", named, "bad_inventory");
 }
