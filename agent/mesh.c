@@ -207,6 +207,9 @@ static int reconcile(struct mesh *m, struct ms_error *err)
 		free(have);
 		return rc;
 	}
+	if (m->n_sps > 1)
+		qsort(m->sps, m->n_sps, sizeof(*m->sps), ms_sp_cmp);	/* for mesh_planned */
+	mesh_mode_adopted(m, sas, n_sas);
 	removed = mesh_sync_policies(m, have, n_have, m->sps, m->n_sps);
 	mesh_mode_planned(m);
 	rc = commit(m, err);

@@ -15,11 +15,34 @@
 #include "log.h"
 #include "mesh_internal.h"
 
+/*
+ * Up, or still carrying an outbound SA from before the agent's start while its first handshake
+ * runs: a restart in the middle of a rollout must not send clear to a peer that already
+ * requires ESP.  (If that SA's peer lost its keys, the pair goes down after a few tries: clear.)
+ */
 static bool peer_up(const struct mesh *m, const char *name)
 {
 	int id = core_peer_find(m->core, name);
+	const struct core_peer *p = id >= 0 ? core_peer(m->core, id) : NULL;
 
-	return id >= 0 && core_peer(m->core, id)->state == PEER_UP;
+	return p && (p->state == PEER_UP || (p->state == PEER_CONNECTING && p->adopted_out));
+}
+
+void mesh_mode_adopted(struct mesh *m, const struct ms_sa *sas, size_t n)
+{
+	const struct ms_inventory *inv = m->conf.inv;
+	const char *self = inv->nodes[m->conf.self].name;
+
+	for (size_t i = 0; i < n; i++) {
+		int peer = ms_inventory_find_addr(inv, &sas[i].dst);
+		struct ms_sp key = { .dir = MS_DIR_OUT, .src = { .family = sas[i].dst.family }, .dst = sas[i].dst,
+				     .dst_len = (uint8_t)(ms_addr_len(&sas[i].dst) * 8) }, *sp;
+
+		if (peer < 0 || (size_t)peer == m->conf.self || sas[i].reqid != ms_pair_reqid(self, inv->nodes[peer].name) ||
+		    ms_pair_mode(inv, m->conf.self, (size_t)peer) != MS_MODE_PREFER || !(sp = mesh_planned(m, &key)))
+			continue;
+		ms_plan_set_up(inv, m->conf.self, sp, true);
+	}
 }
 
 size_t mesh_mode_apply(struct mesh *m, const struct ms_inventory *inv, size_t self, struct ms_sp *sps, size_t n)

@@ -183,6 +183,7 @@ static uint64_t jitter(uint64_t v)
 /* The stale SAs of a peer that now has fresh keys go after their grace. */
 static void retire_stale(struct core *c, int id, uint64_t now_ms)
 {
+	c->peers[id].adopted_out = false;
 	for (size_t i = 0; i < c->n_stale; i++) {
 		struct core_stale *s = &c->stale[i];
 
@@ -424,6 +425,7 @@ void core_adopt(struct core *c, const struct ms_sa *sas, size_t n)
 		}
 		c->stale[c->n_stale++] = (struct core_stale){ .dst = sas[i].dst, .spi = sas[i].spi, .peer = id,
 							      .inbound = own_addr(c, &sas[i].dst) };
+		c->peers[id].adopted_out |= !c->stale[c->n_stale - 1].inbound;
 		kept++;
 	}
 	commit(c);

@@ -116,6 +116,7 @@ struct core_peer {
 	int refused_errno;
 	char refused_ext[128];		/* the kernel's extended-ack text, "" if none */
 	bool conflict;			/* the shell says a foreign policy holds one of its selectors */
+	bool adopted_out;		/* an outbound SA from before the start is kept until fresh keys */
 	enum core_reason reason;	/* the last one logged */
 	uint64_t reason_ms;		/* since when */
 };

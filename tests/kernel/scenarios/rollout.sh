@@ -4,7 +4,7 @@
 # require by inventory, one node at a time; a 6th node joins the way config management adds it,
 # in prefer mode, one node's inventory at a time, seconds apart; then it flips to require too.
 # Each phase has its own streams and capture: packets lost and packets in clear per phase.
-# Promises: no packet lost in any phase; nothing in clear once a phase has converged; after
+# Promises: no packet lost in any phase (an agent restart in the middle of the flip included); nothing in clear once a phase has converged; after
 # the flips, nothing in clear at all and no optional template left on a pair's policies.
 N=5
 topo_up 6
@@ -141,11 +141,18 @@ check "doctor with a require inventory over prefer policies names them as lettin
 import json; f = json.load(open('$RESULTS/doctor-weak.json'))['findings']
 assert any(x['check'] == 'policies' and x['severity'] == 'error' and 'pass in clear' in x['message'] and '8 policies' in x['message'] for x in f)"
 
-# Phase 2: the flip to require, by inventory, one node at a time.
+# Phase 2: the flip to require, by inventory, one node at a time.  Half-way, n5 (still in
+# prefer) restarts its agent: it must keep sending ESP through its SAs from before, or n1 and n2
+# (already require) would drop its traffic until its handshakes complete.
 streams_start flip $N
 for i in $(seq 1 $N); do
 	update_node "$i" $N require
 	sleep 1
+	if [ "$i" = 2 ]; then
+		agent_kill 5 TERM
+		start_node 5
+		check "flip: n5 restarted in prefer has every pair encrypted again" wait_or_say 30 encrypted_is 5 $((N - 1))
+	fi
 done
 for i in $(seq 1 $N); do
 	expect_eq "flip: n$i's 8 pair policies all require ESP" "$(pair_sps "$i") $(weak_sps "$i")" "8 0"
