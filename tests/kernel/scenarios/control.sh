@@ -21,7 +21,9 @@ jsonschema.validate(json.load(open('$RESULTS/n$i-status2.json')), json.load(open
 	check "n$i: 4 peers, all up, counters rising in both directions" python3 -c "
 import json
 a, b = (json.load(open('$RESULTS/n$i-status%d.json' % k)) for k in (1, 2))
-assert b['counts'] == {'peers': 4, 'up': 4, 'connecting': 0, 'down': 0, 'drift': 0}, b['counts']
+want = {'peers': 4, 'up': 4, 'connecting': 0, 'down': 0, 'drift': 0, 'encrypted': 4, 'clear': 0, 'dropped': 0, 'foreign': 0}
+assert b['counts'] == want, b['counts']
+assert all(p['traffic'] == 'encrypted' and p['mode'] == 'require' for p in b['peers']), b['peers']
 before = {p['name']: p for p in a['peers']}
 for p in b['peers']:
     for d in ('in', 'out'):
