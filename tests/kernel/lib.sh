@@ -259,7 +259,7 @@ agent_stat() {
 	local before
 	before=$(grep -c 'stats: datagrams' "$RESULTS/n$1.log")
 	kill -USR1 "$(cat "$RESULTS/n$1.pid")"
-	wait_until 5 sh -c "[ \$(grep -c 'stats: datagrams' $RESULTS/n$1.log) -gt $before ]" || { echo "no stats"; return 1; }
+	wait_until 30 sh -c "[ \$(grep -c 'stats: datagrams' $RESULTS/n$1.log) -gt $before ]" || { echo "no stats"; return 1; }
 	grep 'stats: datagrams' "$RESULTS/n$1.log" | tail -n 1 | grep -o "$2 [0-9]*" | head -n 1 | awk '{print $NF}'
 }
 

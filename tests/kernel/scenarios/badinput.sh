@@ -25,23 +25,23 @@ unchanged() {
 # Broken JSON, replaced by rename as editors and config management do.
 cp "$INV" "$RESULTS/good.json"
 printf '{"version": 1,\n "mesh": {"name": "kt", "port": %s},\n "nodes": [\n' "$P" >"$INV.tmp" && mv "$INV.tmp" "$INV"
-check "the agent names the file, line and column" wait_until 3 sh -c "grep -q 'reload refused.*inventory.json:[0-9]*:[0-9]*' $RESULTS/n1.log"
+check "the agent names the file, line and column" wait_until 30 sh -c "grep -q 'reload refused.*inventory.json:[0-9]*:[0-9]*' $RESULTS/n1.log"
 unchanged "broken JSON"
 sed 's/"addresses"/"adresses"/' "$RESULTS/good.json" >"$INV.tmp" && mv "$INV.tmp" "$INV"
-check "an unknown key is named with the likely fix" wait_until 3 sh -c "grep -q 'adresses.*addresses' $RESULTS/n1.log"
+check "an unknown key is named with the likely fix" wait_until 30 sh -c "grep -q 'adresses.*addresses' $RESULTS/n1.log"
 unchanged "a misspelt key"
 cp "$RESULTS/good.json" "$INV.tmp" && mv "$INV.tmp" "$INV"
-check "the good file again: reloaded, nothing to do" wait_until 3 sh -c "grep -q '0 peers added, 0 removed' $RESULTS/n1.log"
+check "the good file again: reloaded, nothing to do" wait_until 30 sh -c "grep -q '0 peers added, 0 removed' $RESULTS/n1.log"
 
 # The secret file removed, then corrupted, at run time: the mesh keeps its copy and runs on; the
 # next reload says what is wrong.
 mv "$KEY" "$KEY.bak"
 cp "$RESULTS/good.json" "$INV.tmp" && mv "$INV.tmp" "$INV"
-check "secret removed: the reload says so" wait_until 3 sh -c "grep -q 'reload refused.*secret is no longer usable.*mesh.key' $RESULTS/n1.log"
+check "secret removed: the reload says so" wait_until 30 sh -c "grep -q 'reload refused.*secret is no longer usable.*mesh.key' $RESULTS/n1.log"
 unchanged "the secret file removed"
 (umask 077; echo 'not base64 at all!' >"$KEY")
 kill -HUP "$(cat "$RESULTS/n2.pid")"
-check "secret corrupted: the reload on SIGHUP says so" wait_until 3 sh -c "grep -q 'reload refused.*secret is no longer usable' $RESULTS/n2.log"
+check "secret corrupted: the reload on SIGHUP says so" wait_until 30 sh -c "grep -q 'reload refused.*secret is no longer usable' $RESULTS/n2.log"
 unchanged "the secret file corrupted"
 mv "$KEY.bak" "$KEY"
 grep 'reload' "$RESULTS/n1.log" | sed 's/^/    /' >"$RESULTS/reload-messages.txt"

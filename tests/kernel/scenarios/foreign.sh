@@ -29,7 +29,7 @@ check "members ping each other" in_node 1 ping -c1 -W2 "$(node4 2)"
 
 write_inventory 3
 agent_start 3
-check "n1 reloads and meets n3" wait_until 5 sh -c "grep -q 'peer n3: up' $RESULTS/n1.log"
+check "n1 reloads and meets n3" wait_until 30 sh -c "grep -q 'peer n3: up' $RESULTS/n1.log"
 kill -HUP "$(cat "$RESULTS/n2.pid")"
 sleep 0.5
 for i in 1 2; do check "n$i: foreign state survives reload (inotify and SIGHUP)" foreign "$i"; done

@@ -100,7 +100,7 @@ steady_clear() {
 	local pid STEADY=$RESULTS/$STREAM_PHASE-steady.pcap
 	tcpdump -i br0 -n -U --immediate-mode -Z root -w "$STEADY" >"$RESULTS/tcpdump-steady.log" 2>&1 &
 	pid=$!
-	wait_until 5 grep -q 'listening on' "$RESULTS/tcpdump-steady.log"
+	wait_until 30 grep -q 'listening on' "$RESULTS/tcpdump-steady.log"
 	sleep 3
 	kill -INT "$pid"
 	wait "$pid" 2>/dev/null

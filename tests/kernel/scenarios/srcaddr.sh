@@ -12,7 +12,7 @@ in_node 1 sysctl -qw net.ipv6.conf.eth0.use_tempaddr=2
 # mngtmpaddr: the kernel makes temporary addresses for this prefix, as after a router advertisement.
 in_node 1 ip addr add fd77::1:0:0:5/64 dev eth0 mngtmpaddr nodad
 tmp6() { ip -n n1 -6 addr show dev eth0 temporary | awk '/inet6/ {split($2, a, "/"); print a[1]; exit}'; }
-check "n1 has an IPv6 temporary address" wait_until 5 sh -c "ip -n n1 -6 addr show dev eth0 temporary | grep -q inet6"
+check "n1 has an IPv6 temporary address" wait_until 30 sh -c "ip -n n1 -6 addr show dev eth0 temporary | grep -q inet6"
 TMP6=$(tmp6)
 measure temporary_address "$TMP6"
 
