@@ -76,22 +76,21 @@ static int add_member(struct render *r, const char *name, json_t *entry)
 	return 0;
 }
 
-/* A string under obj.key.sub (labels, annotations), NULL when absent; err if not a string. */
-static int meta_string(const json_t *meta, const char *key, const char *sub, const char *node, const char **out,
-		       struct ms_error *err)
+/* The value of metadata.labels[key], NULL when absent; an error if it is not a string. */
+static int label(const json_t *meta, const char *key, const char *node, const char **out, struct ms_error *err)
 {
-	const json_t *map = json_object_get(meta, key), *v;
+	const json_t *map = json_object_get(meta, "labels"), *v;
 
 	*out = NULL;
 	if (!map || json_is_null(map))
 		return 0;
 	if (!json_is_object(map))
-		return ms_error_set(err, EINVAL, NODELIST ": node %s: metadata.%s is %s; expected an object", node, key,
+		return ms_error_set(err, EINVAL, NODELIST ": node %s: metadata.labels is %s; expected an object", node,
 				    ms_json_type_name(map));
-	if (!(v = json_object_get(map, sub)))
+	if (!(v = json_object_get(map, key)))
 		return 0;
 	if (!json_is_string(v))
-		return ms_error_set(err, EINVAL, NODELIST ": node %s: metadata.%s[\"%s\"] is %s; expected a string", node, key, sub,
+		return ms_error_set(err, EINVAL, NODELIST ": node %s: metadata.labels[\"%s\"] is %s; expected a string", node, key,
 				    ms_json_type_name(v));
 	*out = json_string_value(v);
 	return 0;
@@ -101,7 +100,7 @@ static int meta_string(const json_t *meta, const char *key, const char *sub, con
 static int is_member(const json_t *meta, const char *node, bool *member, struct ms_error *err)
 {
 	const char *v;
-	int ret = meta_string(meta, "labels", MS_KUBE_LABEL_MEMBER, node, &v, err);
+	int ret = label(meta, MS_KUBE_LABEL_MEMBER, node, &v, err);
 
 	if (ret)
 		return ret;
@@ -114,7 +113,7 @@ static int is_member(const json_t *meta, const char *node, bool *member, struct 
 
 static int mode_of(const json_t *meta, const char *node, const char **mode, struct ms_error *err)
 {
-	int ret = meta_string(meta, "labels", MS_KUBE_LABEL_MODE, node, mode, err);
+	int ret = label(meta, MS_KUBE_LABEL_MODE, node, mode, err);
 
 	if (ret || !*mode || strcmp(*mode, "prefer") == 0 || strcmp(*mode, "require") == 0)
 		return ret;
