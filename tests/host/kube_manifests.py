@@ -18,6 +18,7 @@ PATH_OPTS = ("--inventory", "--secret", "--socket", "--node-state")
 
 mdir, root, out = sys.argv[1:4]
 results = []
+inventory_key = None
 
 
 def check(cond, what, why=""):
@@ -122,6 +123,8 @@ def agent(docs):
     expr = term[0]["matchExpressions"][0]
     check(expr == {"key": "meshsec.io/member", "operator": "NotIn", "values": ["false"]},
           "agent: not scheduled on nodes labelled meshsec.io/member=false", str(expr))
+    global inventory_key
+    inventory_key = os.path.basename(args[args.index("--inventory") + 1]) if "--inventory" in args else None
     with open(os.path.join(out, "agent.args"), "w") as f:
         f.write("\n".join(rebased) + "\n")
     with open(os.path.join(out, "probe"), "w") as f:
@@ -156,6 +159,10 @@ def renderer(docs):
     check(cm == "meshsec-inventory" and ("ConfigMap", cm) in docs and "data" not in docs[("ConfigMap", cm)],
           "renderer: updates ConfigMap meshsec-inventory, shipped with no data", cm)
 
+    key = re.search(r"--from-file=([^=]+)=", script)
+    check(key and key.group(1) == inventory_key, "renderer: writes the ConfigMap key the agent reads (%s)" % inventory_key,
+          key.group(1) if key else "no --from-file")
+
     # RBAC: nodes read, and get and update of that one ConfigMap, nothing more.
     sa = spec.get("serviceAccountName")
     grants = []
@@ -163,7 +170,7 @@ def renderer(docs):
         if kind in ("RoleBinding", "ClusterRoleBinding") and any(s.get("name") == sa for s in d["subjects"]):
             role = docs.get((d["roleRef"]["kind"], d["roleRef"]["name"]))
             grants += [(kind, r) for r in role["rules"]] if role else [(kind, "missing " + d["roleRef"]["name"])]
-    want = [("ClusterRoleBinding", {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}),
+    want = [("ClusterRoleBinding", {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]}),
             ("RoleBinding", {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [cm], "verbs": ["get", "update"]})]
     check(sorted(grants, key=str) == sorted(want, key=str), "renderer: RBAC is list nodes, get and update %s only" % cm,
           str(grants))
