@@ -78,7 +78,10 @@ if ( cd "$k" && make install DESTDIR="$inst" >install.log 2>&1 ); then
 	ok=1
 	[ -n "$early" ] || { echo "make install put no meshsec-policies.service"; ok=0; }
 	for u in $unit $early; do
-		for bin in $(sed -n 's/^Exec\(StartPre\|Start\)=\([^ ]*\).*/\2/p' "$u"); do
+		# The programs each Exec line runs (through sh -c 'exec ...', for /etc/default/meshsec).
+		bins=$(grep -E '^Exec(StartPre|Start)=' "$u" | grep -oE "/[^ ']*/meshsecd?( |'|\$)" | tr -d " '")
+		[ -n "$bins" ] || { echo "$(basename "$u") runs neither meshsec nor meshsecd"; ok=0; }
+		for bin in $bins; do
 			[ -x "$inst$bin" ] || { echo "$(basename "$u") runs $bin, which make install did not put there"; ok=0; }
 		done
 		grep -qE '@[a-z]+@' "$u" && { echo "unsubstituted @...@ left in $u"; ok=0; }
