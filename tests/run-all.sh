@@ -61,7 +61,7 @@ kf=$(sed -n 's/^kernel scenarios: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "
 tally "$kp" "$kf"
 
 log "host tests (the CLI against this host's kernel, in scratch namespaces)"
-for t in doctor-firewall secret-file kernel-support node-local doctor-source doctor-honest policy-shapes cli kube; do
+for t in doctor-firewall secret-file kernel-support node-local doctor-source doctor-honest policy-shapes cli kube deb; do
 	tests/host/$t.sh "$k" | tee "$b/host-$t.log"
 	hp=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$b/host-$t.log")
 	hf=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$b/host-$t.log")
@@ -78,7 +78,10 @@ if ( cd "$k" && make install DESTDIR="$inst" >install.log 2>&1 ); then
 	ok=1
 	[ -n "$early" ] || { echo "make install put no meshsec-policies.service"; ok=0; }
 	for u in $unit $early; do
-		for bin in $(sed -n 's/^Exec\(StartPre\|Start\)=\([^ ]*\).*/\2/p' "$u"); do
+		# The programs each Exec line runs (through sh -c 'exec ...', for /etc/default/meshsec).
+		bins=$(grep -E '^Exec(StartPre|Start)=' "$u" | grep -oE "/[^ ']*/meshsecd?( |'|\$)" | tr -d " '")
+		[ -n "$bins" ] || { echo "$(basename "$u") runs neither meshsec nor meshsecd"; ok=0; }
+		for bin in $bins; do
 			[ -x "$inst$bin" ] || { echo "$(basename "$u") runs $bin, which make install did not put there"; ok=0; }
 		done
 		grep -qE '@[a-z]+@' "$u" && { echo "unsubstituted @...@ left in $u"; ok=0; }
