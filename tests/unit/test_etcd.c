@@ -128,6 +128,27 @@ static void test_bodies(void **state)
 	free(w);
 }
 
+struct bad_answer {
+	const char *body, *says;
+};
+
+typedef int (*answer_parser)(const char *, size_t, const char *, struct ms_etcd_reply *, struct ms_error *);
+
+/* Each answer is refused, allocates nothing, and the message names the URL and says what. */
+static void refused(answer_parser parse, const struct bad_answer *bad, size_t n)
+{
+	struct ms_etcd_reply r;
+	struct ms_error err;
+
+	for (size_t i = 0; i < n; i++) {
+		if (parse(bad[i].body, strlen(bad[i].body), SRC, &r, &err) == 0)
+			fail_msg("not refused: %s", bad[i].body);
+		if (!strstr(err.msg, bad[i].says) || strncmp(err.msg, SRC ": ", strlen(SRC) + 2) != 0)
+			fail_msg("%s: says \"%s\", not \"%s\"", bad[i].body, err.msg, bad[i].says);
+		assert_null(r.value);
+	}
+}
+
 static int range(const char *body, struct ms_etcd_reply *r, struct ms_error *err)
 {
 	return ms_etcd_range_parse(body, strlen(body), SRC, r, err);
@@ -161,7 +182,7 @@ static void test_range(void **state)
 
 static void test_range_refused(void **state)
 {
-	static const struct { const char *body, *says; } bad[] = {
+	static const struct bad_answer bad[] = {
 		{ "", "not JSON" },
 		{ "[]", "not an object" },
 		{ "<html>", "not JSON" },
@@ -179,17 +200,9 @@ static void test_range_refused(void **state)
 		{ "{" HDR ",\"kvs\":[{\"value\":5}]}", "not base64 text" },
 		{ "{" HDR ",\"kvs\":[{\"value\":\"eyJhIjoxfQ==\",\"mod_revision\":[]}]}", "bad mod_revision" },
 	};
-	struct ms_etcd_reply r;
-	struct ms_error err;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (range(bad[i].body, &r, &err) == 0)
-			fail_msg("not refused: %s", bad[i].body);
-		if (!strstr(err.msg, bad[i].says) || strncmp(err.msg, SRC ": ", strlen(SRC) + 2) != 0)
-			fail_msg("%s: says \"%s\", not \"%s\"", bad[i].body, err.msg, bad[i].says);
-		assert_null(r.value);
-	}
+	refused(ms_etcd_range_parse, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* A value above the inventory's limit is refused before it is decoded. */
@@ -252,7 +265,7 @@ static void test_watch(void **state)
 
 static void test_watch_refused(void **state)
 {
-	static const struct { const char *body, *says; } bad[] = {
+	static const struct bad_answer bad[] = {
 		{ "{}", "no \"result\" object" },
 		{ "{\"result\":{}}", "no \"header\" object" },
 		{ "{\"error\":{\"grpc_code\":14,\"message\":\"unavailable\"}}", "etcd refused: unavailable" },
@@ -263,17 +276,9 @@ static void test_watch_refused(void **state)
 		{ "{\"result\":{" HDR ",\"events\":[{\"type\":\"MOVE\",\"kv\":{}}]}}", "unknown type" },
 		{ "{\"result\":{" HDR ",\"events\":[{\"kv\":{\"value\":\"%%%%\"}}]}}", "not valid base64" },
 	};
-	struct ms_etcd_reply r;
-	struct ms_error err;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (watch(bad[i].body, &r, &err) == 0)
-			fail_msg("not refused: %s", bad[i].body);
-		if (!strstr(err.msg, bad[i].says))
-			fail_msg("%s: says \"%s\", not \"%s\"", bad[i].body, err.msg, bad[i].says);
-		assert_null(r.value);
-	}
+	refused(ms_etcd_watch_parse, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 int main(void)
