@@ -23,6 +23,7 @@ struct etcd_watch {
 	int64_t watch_from;	/* the watch's start_revision */
 	unsigned retry_ms;
 	bool failing;
+	bool missing;		/* the key is absent: etcd answering does not make the source healthy */
 	bool stopped;		/* the request under way failed: ignore it until the timer replaces it */
 	struct evbuffer *line;	/* the watch stream's bytes not yet split into messages */
 };
@@ -56,7 +57,7 @@ static void __attribute__((format(printf, 3, 4))) failing(struct etcd_watch *w, 
 static void healthy(struct etcd_watch *w)
 {
 	w->retry_ms = ETCD_RETRY_MIN_MS;
-	if (w->failing) {
+	if (w->failing && !w->missing) {
 		w->failing = false;
 		w->cb.on_state(w->cb.arg, NULL);
 	}
@@ -87,6 +88,7 @@ static void on_range(void *arg, struct evbuffer *body, const char *why)
 		return;
 	}
 	w->watch_from = r.revision + 1;
+	w->missing = !r.found;
 	if (!r.found) {
 		failing(w, false, "%s: no such key in etcd (revision %lld); put the inventory there", w->url.text, (long long)r.revision);
 	} else {
@@ -114,6 +116,7 @@ static int on_message(struct etcd_watch *w, const char *text, size_t len)
 	}
 	if (r.created)
 		healthy(w);
+	w->missing = r.deleted ? true : r.found ? false : w->missing;
 	if (r.deleted) {
 		failing(w, false, "%s: the key was deleted in etcd (revision %lld); put the inventory back", w->url.text,
 			(long long)r.mod_revision);

@@ -6,6 +6,7 @@
 #   and the time from the put to the last agent's "reloaded" line is printed (not judged);
 # - a bad inventory put in etcd is refused with the message `meshsec check` gives for the same
 #   text in a file, the source name aside; the mesh keeps running what it had, status says why;
+# - the key deleted: the last good inventory stays, status says so until it is back;
 # - etcd stopped: status says the source is failing and the last good revision stays in use;
 #   a change is made while the agents cannot reach etcd (etcd up on its loopback only), then etcd
 #   listens for them again: every agent picks the change up.  The outage is ~15 s, not a minute:
@@ -122,6 +123,16 @@ ip netns exec "${ns}a" "$b/meshsec" check --inventory "$url" --secret "$work/key
 if { [ $? = 0 ] && grep -q "configuration OK" "$work/check-etcd.out"; } || grep -q "this kernel cannot install an IPv4 ESP SA" "$work/check-etcd.out"; then
 	ok "meshsec check --inventory etcd://: a good inventory passes (to the kernel's ESP probe)"
 else bad "check etcd good" "$work/check-etcd.out"; fi
+
+# The key deleted: the last good inventory stays, status says so until the key is back.
+ctl del /meshsec/inventory >/dev/null
+if wait_all "i['revision'], i['nodes'], 'the key was deleted in etcd' in (i['failing'] or {}).get('reason', '')" "$r4 4 True"; then
+	ok "the key deleted: every agent keeps revision $r4 and says the key was deleted"
+else bad "key deleted" "$work/a.log"; fi
+inv a b c d | put
+r4=$(rev)
+if wait_all "i['revision'], i['failing']" "$r4 None"; then ok "the key put back: applied, failing cleared"
+else bad "key back" "$work/a.log"; fi
 
 # etcd stopped: every agent says so and keeps revision r4.
 etcd_stop
