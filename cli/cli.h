@@ -13,7 +13,7 @@
 
 extern const struct ms_cmd cli_cmd_status, cli_cmd_peers, cli_cmd_show, cli_cmd_doctor, cli_cmd_check, cli_cmd_reload,
 	cli_cmd_rekey, cli_cmd_log_level, cli_cmd_metrics, cli_cmd_keygen, cli_cmd_install_policies, cli_cmd_down, cli_cmd_events,
-	cli_cmd_netcheck;
+	cli_cmd_netcheck, cli_cmd_kube_inventory;
 
 /* Every command's --json, --socket, --inventory ... declared once. */
 #define CLI_OPT_JSON { "json", 'j', NULL, "machine-readable output on stdout, errors included ({\"error\": {\"message\", \"fix\"}})" }

@@ -15,7 +15,7 @@
 
 static const struct ms_cmd *const commands[] = {
 	&cli_cmd_status, &cli_cmd_peers, &cli_cmd_show, &cli_cmd_events, &cli_cmd_netcheck, &cli_cmd_doctor, &cli_cmd_check, &cli_cmd_reload, &cli_cmd_rekey,
-	&cli_cmd_log_level, &cli_cmd_metrics, &cli_cmd_keygen, &cli_cmd_install_policies, &cli_cmd_down,
+	&cli_cmd_log_level, &cli_cmd_metrics, &cli_cmd_keygen, &cli_cmd_install_policies, &cli_cmd_down, &cli_cmd_kube_inventory,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

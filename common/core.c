@@ -314,11 +314,22 @@ static void send_to(struct core *c, int id, const uint8_t *buf, size_t len)
 	const struct ms_addr *to = c->self4.family && p->v4.family ? &p->v4 : &p->v6;
 	int rc = c->ops->send(c->ctx, to, buf, len);
 
+	char addr[MS_ADDR_STRLEN];
+
+	if (rc < 0 || p->send_errno)
+		ms_addr_format(to, addr, sizeof(addr));
 	if (rc < 0) {
+		/* Once per change: a full neighbour table or a missing route fails every retry. */
 		c->st.tx_errors++;
-		core_logf(c, CORE_LOG_DEBUG, "peer %s: send failed: %s", p->name, strerror(-rc));
+		if (p->send_errno != -rc)
+			core_logf(c, CORE_LOG_WARN, "peer %s: cannot send to %s port %u: %s", p->name, addr, c->port,
+				  strerror(-rc));
+		p->send_errno = -rc;
 		return;
 	}
+	if (p->send_errno)
+		core_logf(c, CORE_LOG_INFO, "peer %s: sending to %s port %u works again", p->name, addr, c->port);
+	p->send_errno = 0;
 	c->st.tx++;
 	p->tx++;
 }

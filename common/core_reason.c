@@ -3,8 +3,8 @@
  *
  * The core keeps, per peer, when it last saw each kind of evidence: an authentic datagram from
  * the peer, one that failed its MAC, a replayed or rate-limited keepalive, a kernel refusal of
- * the pair's SAs (with errno and extended-ack text), and whether the shell found a foreign policy
- * on one of its selectors.  A piece of evidence counts while nothing better has happened since
+ * the pair's SAs (with errno and extended-ack text), whether the shell found a foreign policy
+ * on one of its selectors, and whether the last send to it failed (with errno).  A piece of evidence counts while nothing better has happened since
  * (no authentic message after a bad MAC, no established keys after a refusal) and while it is
  * recent: both ends retransmit at least every HS_RETX_MAX_MS, so evidence that stopped coming for
  * twice that (or dead_after_seconds, if longer) describes the past, not the present.  A refusal
@@ -31,7 +31,7 @@
 
 static const char *const reason_codes[CORE_REASON_COUNT] = {
 	"none", "handshaking", "no_answer", "auth_failed", "kernel_refused", "policy_conflict",
-	"replay", "rate_limited", "no_handshake",
+	"replay", "rate_limited", "no_handshake", "send_failed",
 };
 
 static const char *const event_names[CORE_EV_COUNT] = {
@@ -123,6 +123,12 @@ void core_peer_why(const struct core *c, int id, uint64_t now, struct core_why *
 			 p->name, HS_PONG_PER_S);
 		say(w, CORE_REASON_RATE_LIMITED, "check that only one meshsecd runs for that node (`meshsec status` there) "
 		    "and that its keepalive_seconds matches the inventory");
+	} else if (p->send_errno) {
+		snprintf(w->message, sizeof(w->message), "this node cannot send to %s at %s port %u: %s", p->name, addr,
+			 c->port, strerror(p->send_errno));
+		say(w, CORE_REASON_SEND_FAILED, "the error is local, not the peer's: check this node's route to the peer "
+		    "(`ip route get ADDRESS`) and its neighbour table (`ip neigh`; raise net.ipv4.neigh.default.gc_thresh3 "
+		    "and the IPv6 one on large flat networks)");
 	} else if (p->state == PEER_CONNECTING) {
 		snprintf(w->message, sizeof(w->message), "handshake with %s under way (%u retransmissions so far)", p->name,
 			 info.tries);

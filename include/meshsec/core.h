@@ -37,6 +37,7 @@ enum core_reason {
 	CORE_REASON_REPLAY,		/* its messages are not newer than ones already accepted */
 	CORE_REASON_RATE_LIMITED,	/* its keepalives come over the budget */
 	CORE_REASON_NO_HANDSHAKE,	/* it answers, authentically, but no handshake completes */
+	CORE_REASON_SEND_FAILED,	/* this node's kernel refuses to send to it (route, neighbour table) */
 	CORE_REASON_COUNT
 };
 const char *core_reason_code(enum core_reason r);
@@ -115,6 +116,7 @@ struct core_peer {
 	unsigned bad_macs;		/* failed MACs since the last authentic datagram */
 	int refused_errno;
 	char refused_ext[128];		/* the kernel's extended-ack text, "" if none */
+	int send_errno;			/* why the last send to it failed; 0 when it went out */
 	bool conflict;			/* the shell says a foreign policy holds one of its selectors */
 	bool adopted_out;		/* an outbound SA from before the start is kept until fresh keys */
 	enum core_reason reason;	/* the last one logged */

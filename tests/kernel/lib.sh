@@ -16,8 +16,14 @@ in_node() { local i=$1; shift; ip netns exec "n$i" "$@"; }
 # topo_up N: N namespaces on one bridge, built with two ip -batch runs plus one per node
 # (process start-up is slow in the guest, so no process per link).
 topo_up() {
-	local n=$1 i
+	local n=$1 i f
 	sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	# The neighbour tables are shared by every namespace: 40 nodes on one bridge hold 40 x 39
+	# entries per family, past the default gc_thresh3 of 1024 (sends then fail with ENOBUFS).
+	for f in ipv4 ipv6; do
+		sysctl -qw net.$f.neigh.default.gc_thresh1=4096 net.$f.neigh.default.gc_thresh2=8192 \
+			net.$f.neigh.default.gc_thresh3=16384
+	done
 	{
 		echo "link add br0 type bridge"
 		echo "link set br0 up"

@@ -34,6 +34,9 @@ struct fnode {
 	size_t queued_adds;
 	unsigned events[CORE_EV_COUNT];
 	enum core_reason last_event_reason;	/* of the last DOWN or REASON event */
+	int send_errno;		/* sends fail with it while non-zero */
+	unsigned send_warnings;	/* "cannot send" lines logged at warn */
+	char send_warning[512];	/* the last of them */
 };
 
 struct dgram {
@@ -112,6 +115,8 @@ static int op_send(void *ctx, const struct ms_addr *to, const uint8_t *buf, size
 	int from = who(ctx);
 
 	(void)to;
+	if (fn[from].send_errno)
+		return -fn[from].send_errno;
 	assert_true(qn < MAX_Q);
 	q[qn].to = 1 - from;
 	q[qn].src = nodes[from].v4;
@@ -142,9 +147,21 @@ static void op_event(void *ctx, const struct core_event *ev)
 		n->last_event_reason = ev->why->code;
 }
 
+static void op_log(void *ctx, enum core_log level, const char *fmt, va_list ap)
+{
+	struct fnode *n = ctx;
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (level == CORE_LOG_WARN && strstr(line, ": cannot send to ")) {
+		n->send_warnings++;
+		memcpy(n->send_warning, line, sizeof(line));
+	}
+}
+
 static const struct core_ops ops = {
 	.alloc_spi = op_alloc_spi, .sa_add = op_sa_add, .sa_del = op_sa_del, .commit = op_commit,
-	.send = op_send, .dump_sas = op_dump_sas, .event = op_event,
+	.send = op_send, .dump_sas = op_dump_sas, .event = op_event, .log = op_log,
 };
 
 /* An inventory of n nodes named a, b, then n002...; IPv4 10.0.x.y. */
@@ -441,6 +458,36 @@ static void test_reason_partition(void **state)
 	assert_int_equal(fn[1].last_event_reason, CORE_REASON_NO_ANSWER);
 }
 
+/*
+ * The kernel refuses a's sends (a full neighbour table gives ENOBUFS): warned once with the peer,
+ * its address and the error, however many retries fail; the reason (send_failed) names the local
+ * error, not the far side's firewall; the first send that goes out again clears it.
+ */
+static void test_send_failure_is_explained(void **state)
+{
+	struct core_why w;
+
+	(void)state;
+	start(0);
+	start(1);
+	fn[0].send_errno = ENOBUFS;
+	core_start(fn[0].core, now_ms);
+	core_start(fn[1].core, now_ms);
+	run_for(1000, true);
+	assert_non_null(strstr(fn[0].send_warning, "peer b: cannot send to 10.0.0.2 port 4801: "));
+	assert_non_null(strstr(fn[0].send_warning, strerror(ENOBUFS)));
+	run_for(120000, true);
+	assert_int_equal(reason_of(0, &w), CORE_REASON_SEND_FAILED);
+	assert_non_null(strstr(w.message, "10.0.0.2 port 4801: "));
+	assert_non_null(strstr(w.message, strerror(ENOBUFS)));
+	assert_non_null(strstr(w.fix, "neighbour table"));
+	assert_int_equal(fn[0].send_warnings, 1);	/* once, not once per retry */
+	fn[0].send_errno = 0;
+	run_for(120000, false);
+	assert_true(pair_up());
+	assert_int_equal(core_peer(fn[0].core, 0)->send_errno, 0);
+}
+
 /* Delivers to a the first n datagrams queued for it, and drops everything else. */
 static void deliver_to_a(size_t n)
 {
@@ -551,6 +598,7 @@ int main(void)
 		T(test_pair_comes_up), T(test_restart_needs_no_timer), T(test_spoofed_flood_does_not_starve), T(test_wrong_source_is_spoofed),
 		T(test_reqid_collision), T(test_kernel_refusal_is_retried), T(test_reason_wrong_secret),
 		T(test_reason_partition), T(test_reason_kernel_refused), T(test_reason_forged_source), T(test_reason_does_not_flap), T(test_rekey_event_and_conflict),
+		T(test_send_failure_is_explained),
 	};
 
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
