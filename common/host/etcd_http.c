@@ -108,6 +108,7 @@ void etcd_req_free(struct etcd_req *r)
 }
 
 struct get {
+	struct event_base *base;
 	const struct ms_etcd_url *u;
 	struct ms_etcd_reply *reply;
 	struct ms_error *err;
@@ -119,6 +120,7 @@ static void got(void *arg, struct evbuffer *body, const char *why)
 	struct get *g = arg;
 	size_t len;
 
+	event_base_loopbreak(g->base);	/* else the idle keep-alive connection holds the loop until its timeout */
 	if (!body) {
 		g->rc = ms_error_set(g->err, EIO, "%s: %s", g->u->text, why);
 		return;
@@ -133,7 +135,7 @@ static void got(void *arg, struct evbuffer *body, const char *why)
 int ms_etcd_get(const struct ms_etcd_url *u, struct ms_etcd_reply *r, struct ms_error *err)
 {
 	struct event_base *base = event_base_new();
-	struct get g = { u, r, err, -EIO };
+	struct get g = { base, u, r, err, -EIO };
 	char *body = ms_etcd_range_body(u->key);
 	struct etcd_req *req = NULL;
 
