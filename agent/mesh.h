@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "meshsec/core.h"
 #include "meshsec/ctl.h"
@@ -54,6 +55,13 @@ struct mesh {
 	mesh_publish_fn publish;	/* NULL: nobody listens for events */
 	mesh_listening_fn listening;	/* NULL: publish always listens */
 	void *publish_ctx;
+	/* The inventory's source (file or etcd): what runs and whether the source is failing. */
+	struct mesh_source {
+		int64_t revision;	/* etcd: the running inventory's mod_revision; a file: 0 */
+		time_t failing_since;	/* 0: the last read of the source was applied */
+		bool unreachable;	/* failing because the source cannot be read (not a refused value) */
+		char why[MS_ERROR_MAX + 64];	/* "revision N refused: " and the message */
+	} source;
 	struct mesh_netcheck *netcheck;	/* mesh_netcheck.c; NULL: unavailable */
 	struct mesh_opts {
 		bool skip_esp_check;	/* benchmarks on a kernel without ESP: no pair comes up */
@@ -64,8 +72,13 @@ struct mesh {
 /* Takes ownership of conf.  On failure nothing is left running (kernel SPs may remain: fail closed). */
 int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const struct conf_paths *paths,
 	       const struct mesh_opts *opts, struct ms_error *err);
-/* Re-reads the inventory (and checks the secret); on error the running mesh is unchanged. */
-int mesh_reload(struct mesh *m, struct ms_error *err);
+/*
+ * Applies given (the source's text, from the etcd watch) or, when NULL, re-reads the inventory;
+ * checks the secret.  On error the running mesh is unchanged and the source is marked failing.
+ */
+int mesh_reload(struct mesh *m, const struct ms_inv_text *given, struct ms_error *err);
+/* The source cannot be read (why) or can again (NULL); the running mesh stays either way. */
+void mesh_source_state(struct mesh *m, const char *why);
 void mesh_stop(struct mesh *m);
 
 uint64_t mesh_now_ms(void);

@@ -93,7 +93,7 @@ enum ms_ctl_result mesh_ctl_handle(void *ctx, const struct ms_ctl_req *req, json
 		free(text);
 		return MS_CTL_OK;
 	case MS_CTL_RELOAD:
-		if (mesh_reload(m, &err) < 0)
+		if (mesh_reload(m, NULL, &err) < 0)
 			return failed(resp, MS_CTL_E_FAILED, err.msg);
 		json_object_set_new(resp, "message", json_string("reloaded"));
 		return MS_CTL_OK;

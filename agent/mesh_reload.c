@@ -44,16 +44,28 @@ static int check_invariants(const struct mesh *m, const struct ms_inventory *inv
 	return 0;
 }
 
-static int reload(struct mesh *m, struct ms_error *err, char *done, size_t done_len)
+/* " (revision 12)" for an etcd value, "" for a file. */
+static const char *revision_text(int64_t revision, char *buf, size_t len)
 {
+	if (revision)
+		snprintf(buf, len, " (revision %lld)", (long long)revision);
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
+static int reload(struct mesh *m, const struct ms_inv_text *given, struct ms_error *err, char *done, size_t done_len)
+{
+	struct conf_paths p = m->paths;
 	struct ms_inventory *inv, *old;
 	struct ms_sp *sps = NULL;
 	size_t self, n_sps = 0, removed_sps, added = 0, removed = 0;
 	uint8_t digest[MS_DIGEST_LEN];
-	char found_by[96];
+	char found_by[96], rev[40];
 	int rc;
 
-	if ((rc = conf_load_inventory(&m->paths, &inv, &self, found_by, sizeof(found_by), err)) < 0)
+	p.given = given;
+	if ((rc = conf_load_inventory(&p, &inv, &self, found_by, sizeof(found_by), err)) < 0)
 		return rc;
 	if (ms_inventory_digest(inv, digest) < 0)
 		rc = ms_error_set(err, ENOMEM, "out of memory");
@@ -81,17 +93,52 @@ static int reload(struct mesh *m, struct ms_error *err, char *done, size_t done_
 	ms_inventory_free(old);
 	m->conflicts_changed = true;	/* peers the core has just added get their conflicts too */
 	mesh_policy_mark(m);
-	snprintf(done, done_len, "reloaded %s: %zu nodes, %zu peers added, %zu removed, %zu policies removed",
-		 m->paths.inventory, inv->n_nodes, added, removed, removed_sps);
+	m->source.revision = given->revision;
+	snprintf(done, done_len, "reloaded %s%s: %zu nodes, %zu peers added, %zu removed, %zu policies removed",
+		 m->paths.inventory, revision_text(given->revision, rev, sizeof(rev)), inv->n_nodes, added, removed, removed_sps);
 	log_info("%s", done);
 	return 0;
 }
 
-int mesh_reload(struct mesh *m, struct ms_error *err)
+int mesh_reload(struct mesh *m, const struct ms_inv_text *given, struct ms_error *err)
 {
+	struct ms_inv_text own = { 0 };
 	char done[512];
-	int rc = reload(m, err, done, sizeof(done));
+	int rc;
 
+	/* Read here, not in conf_load_inventory: the status shows the revision of what runs. */
+	if (!given && (rc = ms_inv_source_read(m->paths.inventory, &own, err)) == 0)
+		given = &own;
+	if (given)
+		rc = reload(m, given, err, done, sizeof(done));
+	if (rc == 0) {
+		m->source.failing_since = 0;
+		m->source.unreachable = false;
+	} else {
+		/* given: the source works, what it holds does not; else it could not be read. */
+		if (!m->source.failing_since)
+			m->source.failing_since = time(NULL);
+		m->source.unreachable = !given;
+		if (given && given->revision)
+			snprintf(m->source.why, sizeof(m->source.why), "revision %lld refused: %s", (long long)given->revision, err->msg);
+		else
+			snprintf(m->source.why, sizeof(m->source.why), "%s", err->msg);
+	}
+	ms_inv_text_free(&own);
 	mesh_event(m, rc < 0 ? "reload_failed" : "reload", NULL, rc < 0 ? err->msg : done);
 	return rc;
+}
+
+void mesh_source_state(struct mesh *m, const char *why)
+{
+	if (!why) {
+		if (m->source.unreachable)
+			m->source.failing_since = 0;
+		m->source.unreachable = false;
+		return;
+	}
+	if (!m->source.failing_since)
+		m->source.failing_since = time(NULL);
+	m->source.unreachable = true;
+	snprintf(m->source.why, sizeof(m->source.why), "%s", why);
 }

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "meshsec/exclude.h"
@@ -149,6 +150,33 @@ static void exclusions(FILE *f, const struct mesh *m)
 	fputs("],", f);
 }
 
+/* "source":"etcd","revision":12,"failing":{...} or null (CONTROL.md, "Inventory source"). */
+static void source(FILE *f, const struct mesh *m)
+{
+	const struct mesh_source *s = &m->source;
+	json_t *why;
+	char *why_text, since[32];
+	struct tm tm;
+
+	fprintf(f, ",\"source\":\"%s\",\"revision\":", ms_inv_source_is_url(m->paths.inventory) ? "etcd" : "file");
+	if (s->revision)
+		fprintf(f, "%lld", (long long)s->revision);
+	else
+		fputs("null", f);
+	fputs(",\"failing\":", f);
+	why = s->failing_since ? json_string(s->why) : NULL;
+	why_text = why ? json_dumps(why, JSON_ENCODE_ANY) : NULL;
+	json_decref(why);
+	if (!why_text) {
+		fputs("null", f);
+		return;
+	}
+	gmtime_r(&s->failing_since, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(f, "{\"since\":\"%s\",\"for_s\":%lld,\"reason\":%s}", since, (long long)(time(NULL) - s->failing_since), why_text);
+	free(why_text);
+}
+
 char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_only)
 {
 	const struct ms_inventory *inv = m->conf.inv;
@@ -175,7 +203,9 @@ char *mesh_status_text(struct mesh *m, const struct mesh_view *v, bool peers_onl
 		addrs(f, &self->v4, &self->v6);
 		fprintf(f, "},\"inventory\":{\"path\":%s,\"digest\":", path_text);
 		hex(f, core_digest(m->core), MS_DIGEST_LEN);
-		fprintf(f, ",\"nodes\":%zu},\"agent\":{\"pid\":%ld,\"uptime_s\":%.3f,\"log_level\":\"%s\"},", inv->n_nodes,
+		fprintf(f, ",\"nodes\":%zu", inv->n_nodes);
+		source(f, m);
+		fprintf(f, "},\"agent\":{\"pid\":%ld,\"uptime_s\":%.3f,\"log_level\":\"%s\"},",
 			(long)getpid(), v->uptime_s, log_level_name(log_get_level()));
 		fprintf(f, "\"counts\":{\"peers\":%zu,\"up\":%zu,\"connecting\":%zu,\"down\":%zu,\"drift\":%zu,"
 			"\"encrypted\":%zu,\"clear\":%zu,\"dropped\":%zu,\"foreign\":%zu},", v->total, v->count[PEER_UP],

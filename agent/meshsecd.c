@@ -26,12 +26,14 @@
 #include "meshsec/node_state.h"
 #include "sd_notify.h"
 #include "watch.h"
+#include "etcd_watch.h"
 
 struct agent {
 	struct event_base *base;
 	struct conf_paths paths;
 	struct mesh mesh;
-	struct watch *watch;
+	struct watch *watch;		/* a file inventory */
+	struct etcd_watch *etcd;	/* an etcd:// inventory */
 	struct ctl_server *ctl;
 	struct metrics_http *metrics;
 	const char *socket, *metrics_listen, *metrics_token;
@@ -51,7 +53,7 @@ static void harden_process(void)
 }
 
 static const struct ms_opt agent_opts[] = {
-	{ "inventory", 'i', "PATH", "inventory JSON (default " MS_DEFAULT_INVENTORY ")" },
+	{ "inventory", 'i', "PATH|URL", "inventory JSON file, or etcd://HOST[:PORT]/KEY (default " MS_DEFAULT_INVENTORY ")" },
 	{ "secret", 's', "PATH", "mesh secret (default " MS_DEFAULT_SECRET ")" },
 	{ "node", 'n', "NAME", "this node's name (default: found by this host's addresses)" },
 	{ "no-address-check", 'A', NULL, "with --node: do not require its address on this host (NAT)" },
@@ -133,8 +135,64 @@ static void agent_reload(void *arg)
 	struct agent *a = arg;
 	struct ms_error err;
 
-	if (mesh_reload(&a->mesh, &err) < 0)
+	if (mesh_reload(&a->mesh, NULL, &err) < 0)
 		log_warnx("reload refused, the running mesh is unchanged: %s", err.msg);
+}
+
+/* etcd_watch.h: a new value of the key, applied as a diff like a changed file. */
+static void etcd_value(void *arg, const struct ms_inv_text *t)
+{
+	struct agent *a = arg;
+	struct ms_error err;
+
+	if (mesh_reload(&a->mesh, t, &err) < 0)
+		log_warnx("reload refused, the running mesh is unchanged: %s", err.msg);
+}
+
+/* Logged once per outage; status shows it meanwhile. */
+static void etcd_state(void *arg, const char *why)
+{
+	struct agent *a = arg;
+	const struct mesh_source *s = &a->mesh.source;
+
+	if (why && !s->unreachable)
+		log_warnx("%s; the running mesh keeps the inventory of revision %lld and retries", why, (long long)s->revision);
+	else if (!why && s->unreachable)
+		log_info("%s: etcd answers again; following the key from there", a->paths.inventory);
+	mesh_source_state(&a->mesh, why);
+}
+
+/* Follows the inventory's changes: inotify for a file, a watch for an etcd key. */
+static void follow_source(struct agent *a)
+{
+	const struct etcd_watch_cb cb = { etcd_value, etcd_state, a };
+	struct ms_error err;
+
+	if (!ms_inv_source_is_url(a->paths.inventory)) {
+		if (watch_open(a->base, a->paths.inventory, agent_reload, a, &a->watch, &err) < 0)
+			log_warnx("%s", err.msg);
+	} else if (etcd_watch_open(a->base, a->paths.inventory, a->mesh.source.revision, &cb, &a->etcd, &err) < 0) {
+		log_warnx("%s; the inventory will not follow etcd", err.msg);
+	}
+}
+
+/* conf_load, with an etcd:// inventory read first so its revision is known. */
+static int load_conf(struct agent *a, struct conf *conf, int64_t *revision, struct ms_error *err)
+{
+	struct ms_inv_text t = { 0 };
+	int rc;
+
+	*revision = 0;
+	if (ms_inv_source_is_url(a->paths.inventory)) {
+		if ((rc = ms_inv_source_read(a->paths.inventory, &t, err)) < 0)
+			return rc;
+		a->paths.given = &t;
+		*revision = t.revision;
+	}
+	rc = conf_load(&a->paths, conf, err);
+	a->paths.given = NULL;
+	ms_inv_text_free(&t);
+	return rc;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -144,7 +202,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		log_info("SIGHUP: reloading %s", a->paths.inventory);
-		agent_reload(a);
+		if (a->etcd)
+			etcd_watch_resync(a->etcd);
+		else
+			agent_reload(a);
 		return;
 	}
 	if (sig == SIGUSR1) {
@@ -157,13 +218,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false }, .socket = MS_DEFAULT_SOCKET,
+	struct agent a = { .paths = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false, NULL }, .socket = MS_DEFAULT_SOCKET,
 			   .opts = { .skip_esp_check = false, .node_state = MS_DEFAULT_NODE_STATE } };
 	struct conf conf;
 	struct event *sigs[4];
 	const int signums[4] = { SIGHUP, SIGINT, SIGTERM, SIGUSR1 };
 	int foreground = 0, level = LOG_LVL_INFO, rc = 0, lock;
 	struct ms_error err;
+	int64_t revision;
 
 	if ((rc = parse_args(argc, argv, &a, &foreground, &level)) >= 0)
 		return rc;
@@ -176,7 +238,7 @@ int main(int argc, char **argv)
 		log_error("libsodium failed to initialise");
 		return 1;
 	}
-	if (conf_load(&a.paths, &conf, &err) < 0) {
+	if (load_conf(&a, &conf, &revision, &err) < 0) {
 		log_error("not starting: %s", err.msg);
 		return 1;
 	}
@@ -189,6 +251,8 @@ int main(int argc, char **argv)
 	log_info("mesh %s: this node is %s (%s), %zu peers, cipher %s, port %u", conf.inv->mesh_name,
 		 conf.inv->nodes[conf.self].name, conf.found_by, conf.inv->n_nodes - 1,
 		 ms_cipher_name(conf.inv->cipher), conf.inv->port);
+	if (revision)
+		log_info("inventory from %s, revision %lld; following its changes", a.paths.inventory, (long long)revision);
 	a.base = event_base_new();
 	if (!a.base) {
 		log_error("cannot create the event loop");
@@ -204,8 +268,8 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (watch_open(a.base, a.paths.inventory, agent_reload, &a, &a.watch, &err) < 0)
-		log_warnx("%s", err.msg);
+	a.mesh.source.revision = revision;
+	follow_source(&a);
 	/* Without the socket the mesh still runs; status is what is lost, and the log says so. */
 	if (ctl_open(a.base, a.socket, mesh_ctl_handle, &a.mesh, &a.ctl, &err) < 0)
 		log_warnx("%s; meshsec status will not reach this agent", err.msg);
@@ -224,6 +288,7 @@ out:
 	ctl_close(a.ctl);
 	metrics_http_close(a.metrics);
 	watch_close(a.watch);
+	etcd_watch_close(a.etcd);
 	mesh_stop(&a.mesh);
 	conf_free(&conf);
 	for (int i = 0; i < 4; i++)

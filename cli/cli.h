@@ -18,7 +18,7 @@ extern const struct ms_cmd cli_cmd_status, cli_cmd_peers, cli_cmd_show, cli_cmd_
 /* Every command's --json, --socket, --inventory ... declared once. */
 #define CLI_OPT_JSON { "json", 'j', NULL, "machine-readable output on stdout, errors included ({\"error\": {\"message\", \"fix\"}})" }
 #define CLI_OPT_SOCKET { "socket", 'S', "PATH", "the agent's control socket (default " MS_DEFAULT_SOCKET ")" }
-#define CLI_OPT_INVENTORY { "inventory", 'i', "PATH", "inventory JSON (default " MS_DEFAULT_INVENTORY ")" }
+#define CLI_OPT_INVENTORY { "inventory", 'i', "PATH|URL", "inventory JSON file, or etcd://HOST[:PORT]/KEY (default " MS_DEFAULT_INVENTORY ")" }
 #define CLI_OPT_SECRET { "secret", 's', "PATH", "mesh secret (default " MS_DEFAULT_SECRET ")" }
 #define CLI_OPT_NODE { "node", 'n', "NAME", "this node's name (default: found by this host's addresses)" }
 #define CLI_OPT_NO_ADDRESS_CHECK { "no-address-check", 'A', NULL, "with --node: do not require its address on this host (NAT)" }

@@ -226,7 +226,7 @@ static int names(const struct ms_args *a, const char *path)
 	struct ms_inventory *inv;
 	struct ms_error err;
 
-	if (ms_inventory_load(path, &inv, &err) < 0) {
+	if (ms_inv_source_load(path, &inv, &err) < 0) {
 		cli_error(a, NULL, "%s", err.msg);
 		return 1;
 	}
@@ -246,7 +246,7 @@ static int names(const struct ms_args *a, const char *path)
 
 static int check_main(int argc, char **argv)
 {
-	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false };
+	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false, NULL };
 	struct ms_args a;
 	struct ms_error err;
 	struct conf c;

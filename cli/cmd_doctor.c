@@ -56,7 +56,7 @@ static int parse_interval(const struct ms_args *a, unsigned *ms)
 
 static int doctor_main(int argc, char **argv)
 {
-	struct conf_paths paths = { NULL, MS_DEFAULT_SECRET, NULL, false };	/* inventory, node: the agent's (doctor.c) */
+	struct conf_paths paths = { NULL, MS_DEFAULT_SECRET, NULL, false, NULL };	/* inventory, node: the agent's (doctor.c) */
 	struct doctor d = { .paths = &paths, .socket = cli_default_socket(), .interval_ms = 2000 };
 	size_t count[4] = { 0 };
 	struct ms_args a;

@@ -115,7 +115,7 @@ static void report_held(struct xnl *x, const struct refusals *f, json_t *warning
 
 static int install_policies_main(int argc, char **argv)
 {
-	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false };
+	struct conf_paths p = { MS_DEFAULT_INVENTORY, MS_DEFAULT_SECRET, NULL, false, NULL };
 	struct ms_inventory *inv = NULL;
 	struct ms_sp *want = NULL, *have = NULL;
 	size_t self, n_want = 0, n_have = 0, added = 0;

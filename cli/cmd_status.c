@@ -70,6 +70,18 @@ static void print_fingerprints(json_t *doc)
 	       show_str(json_object_get(doc, "inventory"), "digest"));
 }
 
+/* An etcd inventory's revision; a failing source, and what still runs meanwhile. */
+static void print_source(json_t *inv)
+{
+	json_t *failing = json_object_get(inv, "failing"), *rev = json_object_get(inv, "revision");
+
+	if (json_is_integer(rev))
+		printf("inventory source %s, revision %lld\n", show_str(inv, "path"), (long long)json_integer_value(rev));
+	if (json_is_object(failing))
+		printf("  ^ FAILING since %s (%llds): %s\n    the last good inventory%s stays in use\n", show_str(failing, "since"),
+		       show_num(failing, "for_s", NULL), show_str(failing, "reason"), json_is_integer(rev) ? " (that revision)" : "");
+}
+
 static void print_status(json_t *doc, int header)
 {
 	json_t *peers = json_object_get(doc, "peers"), *p;
@@ -82,6 +94,7 @@ static void print_status(json_t *doc, int header)
 		printf("mesh %s (%s, port %lld)   self %s   inventory %.16s… (%lld nodes)   agent up %s\n", show_str(mesh, "name"),
 		       show_str(mesh, "cipher"), show_num(mesh, "port", NULL), show_str(json_object_get(doc, "self"), "name"), show_str(inv, "digest"),
 		       show_num(inv, "nodes", NULL), show_age(json_object_get(json_object_get(doc, "agent"), "uptime_s"), a, sizeof(a)));
+		print_source(inv);
 		print_exclusions(json_object_get(doc, "exclusions"));
 		print_fingerprints(doc);
 		printf("%s: %lld up, %lld connecting, %lld down%s\n", cli_count(cnt, sizeof(cnt), show_num(doc, "counts", "peers"), "peer", "peers"), show_num(doc, "counts", "up"),

@@ -450,14 +450,14 @@ int ms_inventory_parse(const char *text, size_t len, const char *source,
 	return 0;
 }
 
-int ms_inventory_load(const char *path, struct ms_inventory **out, struct ms_error *err)
+int ms_inventory_read(const char *path, char **text, size_t *text_len, struct ms_error *err)
 {
 	struct stat st;
 	char *buf;
 	size_t len = 0;
-	int fd, ret;
+	int fd;
 
-	*out = NULL;
+	*text = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ms_error_set(err, errno, "%s: cannot open inventory: %s%s", path, strerror(errno),
@@ -482,6 +482,21 @@ int ms_inventory_load(const char *path, struct ms_inventory **out, struct ms_err
 		len += (size_t)n;
 	}
 	close(fd);
+	buf[len] = '\0';
+	*text = buf;
+	*text_len = len;
+	return 0;
+}
+
+int ms_inventory_load(const char *path, struct ms_inventory **out, struct ms_error *err)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	*out = NULL;
+	if ((ret = ms_inventory_read(path, &buf, &len, err)) < 0)
+		return ret;
 	ret = ms_inventory_parse(buf, len, path, out, err);
 	free(buf);
 	return ret;

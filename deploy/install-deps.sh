@@ -12,8 +12,10 @@ SCHEMA="python3-jsonschema"
 LINT="groff-base"
 # libFuzzer harnesses.
 FUZZ="clang libclang-rt-14-dev"
+# The inventory-in-etcd host test (tests/host/etcd.sh) runs a real etcd.
+ETCD="etcd-server etcd-client"
 missing=""
-for p in $BUILD $KERNEL $SCHEMA $LINT $FUZZ; do
+for p in $BUILD $KERNEL $SCHEMA $LINT $FUZZ $ETCD; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

@@ -11,6 +11,13 @@
 #include "meshsec/conf.h"
 #include "meshsec/localaddr.h"
 
+static int load(const struct conf_paths *p, struct ms_inventory **inv, struct ms_error *err)
+{
+	if (p->given)
+		return ms_inventory_parse(p->given->text, p->given->len, p->inventory, inv, err);
+	return ms_inv_source_load(p->inventory, inv, err);
+}
+
 int conf_load_inventory(const struct conf_paths *p, struct ms_inventory **inv, size_t *self,
 			  char *found_by, size_t found_by_len, struct ms_error *err)
 {
@@ -20,8 +27,7 @@ int conf_load_inventory(const struct conf_paths *p, struct ms_inventory **inv, s
 
 	if (p->node_anywhere && !p->node)
 		return ms_error_set(err, EINVAL, "--no-address-check needs --node NAME: without a name, this node is found by its addresses");
-	ret = ms_inventory_load(p->inventory, inv, err);
-	if (ret)
+	if ((ret = load(p, inv, err)))
 		return ret;
 	if (!p->node_anywhere && (ret = localaddr_list(&local, &n_local)) < 0) {
 		ms_inventory_free(*inv);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "meshsec/error.h"
+#include "meshsec/inv_source.h"
 #include "meshsec/model.h"
 #include "meshsec/secret.h"
 
@@ -19,6 +20,7 @@
 struct conf_paths {
 	const char *inventory, *secret, *node;	/* node may be NULL: find by address */
 	bool node_anywhere;	/* --no-address-check: the named node's address need not be on this host */
+	const struct ms_inv_text *given;	/* set: inventory's text, already read (the etcd watch) */
 };
 
 struct conf {
@@ -31,7 +33,10 @@ struct conf {
 /* Loads and validates everything; on error nothing is kept and err says why. */
 int conf_load(const struct conf_paths *p, struct conf *c, struct ms_error *err);
 
-/* Loads the inventory only and finds self again (a reload keeps the secret it has). */
+/*
+ * Loads the inventory only (from p->given, else read from p->inventory: a file or an etcd://
+ * URL) and finds self again (a reload keeps the secret it has).
+ */
 int conf_load_inventory(const struct conf_paths *p, struct ms_inventory **inv, size_t *self,
 			  char *found_by, size_t found_by_len, struct ms_error *err);
 

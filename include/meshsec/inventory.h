@@ -27,6 +27,9 @@ const char *ms_json_type_name(const json_t *v);
 int ms_inventory_parse(const char *text, size_t len, const char *source,
 		       struct ms_inventory **out, struct ms_error *err);
 
+/* Reads the file at path (a regular file within the size limit) into text, NUL-terminated. */
+int ms_inventory_read(const char *path, char **text, size_t *len, struct ms_error *err);
+
 /* Reads and parses the file at path. */
 int ms_inventory_load(const char *path, struct ms_inventory **out, struct ms_error *err);
 
