@@ -24,8 +24,8 @@ cleanup() {
 	for t in $targets; do
 		ip netns pids "$ns$t" 2>/dev/null | xargs -r kill 2>/dev/null
 		ip netns del "$ns$t" 2>/dev/null
-		umount -R -l "$work/$t" 2>/dev/null
 	done
+	awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r -n 1 umount -l
 	ip netns del "$ns" 2>/dev/null
 	# Never remove through a mount left behind (the targets' /usr is the host's).
 	if grep -q " $work/" /proc/self/mountinfo; then echo "left $work in place: still mounted there"; else rm -rf "$work"; fi
