@@ -61,7 +61,7 @@ kf=$(sed -n 's/^kernel scenarios: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "
 tally "$kp" "$kf"
 
 log "host tests (the CLI against this host's kernel, in scratch namespaces)"
-for t in doctor-firewall secret-file kernel-support node-local doctor-source doctor-honest policy-shapes cli kube etcd deb; do
+for t in doctor-firewall secret-file kernel-support node-local doctor-source doctor-honest policy-shapes cli kube etcd ansible deb; do
 	tests/host/$t.sh "$k" | tee "$b/host-$t.log"
 	hp=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$b/host-$t.log")
 	hf=$(sed -n 's/^host tests: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$b/host-$t.log")
