@@ -31,7 +31,7 @@
 
 static const char *const reason_codes[CORE_REASON_COUNT] = {
 	"none", "handshaking", "no_answer", "auth_failed", "kernel_refused", "policy_conflict",
-	"replay", "rate_limited", "no_handshake",
+	"replay", "rate_limited", "no_handshake", "esp_blocked",
 };
 
 static const char *const event_names[CORE_EV_COUNT] = {
