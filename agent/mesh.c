@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mesh.h"
 #include "mesh_internal.h"
+#include "mesh_espcheck.h"
 #include "mesh_netcheck.h"
 #include "udp.h"
 
@@ -178,6 +179,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (!m->stopping) {
 		core_tick(m->core, mesh_now_ms());
+		mesh_espcheck_tick(m, mesh_now_ms());
 		mesh_mode_flush(m, mesh_now_ms());
 		mesh_policy_retry(m, mesh_now_ms());
 	}
@@ -209,7 +211,7 @@ static int reconcile(struct mesh *m, struct ms_error *err)
 	}
 	if (m->n_sps > 1)
 		qsort(m->sps, m->n_sps, sizeof(*m->sps), ms_sp_cmp);	/* for mesh_planned */
-	mesh_mode_adopted(m, sas, n_sas);
+	mesh_mode_adopted(m, sas, n_sas, have, n_have);
 	removed = mesh_sync_policies(m, have, n_have, m->sps, m->n_sps);
 	mesh_mode_planned(m);
 	rc = commit(m, err);
@@ -266,6 +268,7 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 		if (ms_node_addr(me, fam[f]) && (rc = esp_probe(m->xnl, ms_node_addr(me, fam[f]), m->conf.inv->cipher, err)) < 0)
 			return rc;	/* before any policy: on a kernel without ESP they would only blackhole */
 	xnl_on_refusal(m->xnl, on_refused, m);
+	mesh_espcheck_open(m);
 	if ((rc = reconcile(m, err)) < 0)
 		return rc;
 	if (xev_open(base, on_expire, m, &m->xev, err) < 0)
@@ -288,6 +291,7 @@ int mesh_start(struct mesh *m, struct event_base *base, struct conf *conf, const
 void mesh_stop(struct mesh *m)
 {
 	mesh_netcheck_close(m);
+	mesh_espcheck_close(m);
 	for (int f = 0; f < 2; f++) {
 		if (m->ev[f])
 			event_free(m->ev[f]);

@@ -63,8 +63,10 @@ struct mesh {
 		char why[MS_ERROR_MAX + 64];	/* "revision N refused: " and the message */
 	} source;
 	struct mesh_netcheck *netcheck;	/* mesh_netcheck.c; NULL: unavailable */
+	struct mesh_espcheck *espcheck;	/* mesh_espcheck.c; NULL: off (--no-esp-verify) */
 	struct mesh_opts {
 		bool skip_esp_check;	/* benchmarks on a kernel without ESP: no pair comes up */
+		bool no_esp_verify;	/* prefer pairs use ESP once up, unchecked (mesh_espcheck.c) */
 		const char *node_state;	/* where to keep this node's name for the next boot */
 	} opts;
 };

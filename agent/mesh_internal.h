@@ -39,8 +39,11 @@ void mesh_mode_stale(struct mesh *m, const char *peer);
 void mesh_mode_flush(struct mesh *m, uint64_t now_ms);
 /* After m->sps is replaced: whether any pair is in prefer mode (flush then runs every tick). */
 void mesh_mode_planned(struct mesh *m);
-/* At start, before the SPs go in: a prefer pair with an outbound SA from before keeps using it. */
-void mesh_mode_adopted(struct mesh *m, const struct ms_sa *sas, size_t n);
+/*
+ * At start, before the SPs go in: a prefer pair with an outbound SA from before keeps using it,
+ * if the kernel's outbound policy (in have, sorted here) already did: its ESP was verified.
+ */
+void mesh_mode_adopted(struct mesh *m, const struct ms_sa *sas, size_t n, struct ms_sp *have, size_t n_have);
 /* Sends the queued kernel requests, reads every ACK, logs failures; returns how many failed. */
 int mesh_commit(struct mesh *m);
 /* The kernel's tagged SAs, sorted for core_sa_find. */

@@ -56,7 +56,7 @@ static void agent_counters(FILE *f, const struct core_stats *st)
 /* One sample per peer that is not up: alert on it, and read the code for why. */
 static void reasons(FILE *f, const struct mesh_view *v)
 {
-	family(f, "meshsec_peer_reason", "gauge", "1 for each peer that is not up, labelled with why (agent/CONTROL.md, Reasons)");
+	family(f, "meshsec_peer_reason", "gauge", "1 for each peer that is not up, or up with its ESP blocked, labelled with why (agent/CONTROL.md, Reasons)");
 	for (size_t i = 0; i < v->n; i++)
 		if (v->peers[i].why.code != CORE_REASON_NONE)
 			fprintf(f, "meshsec_peer_reason{peer=\"%s\",code=\"%s\"} 1\n", v->peers[i].name,

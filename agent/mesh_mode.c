@@ -11,28 +11,42 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "meshsec/plan.h"
 #include "log.h"
+#include "mesh_espcheck.h"
 #include "mesh_internal.h"
 
 /*
  * Up, or still carrying an outbound SA from before the agent's start while its first handshake
  * runs: a restart in the middle of a rollout must not send clear to a peer that already
  * requires ESP.  (If that SA's peer lost its keys, the pair goes down after a few tries: clear.)
+ * And ESP passed its check (mesh_espcheck.c): a network that drops ESP must not blackhole it.
  */
-static bool peer_up(const struct mesh *m, const char *name)
+static bool peer_up(struct mesh *m, const char *name)
 {
 	int id = core_peer_find(m->core, name);
 	const struct core_peer *p = id >= 0 ? core_peer(m->core, id) : NULL;
 
-	return p && (p->state == PEER_UP || (p->state == PEER_CONNECTING && p->adopted_out));
+	return p && (p->state == PEER_UP || (p->state == PEER_CONNECTING && p->adopted_out)) && mesh_espcheck_passed(m, id);
 }
 
-void mesh_mode_adopted(struct mesh *m, const struct ms_sa *sas, size_t n)
+/* The kernel's policy with sp's selector (have sorted) already sends through an SA: it was verified then. */
+static bool was_esp(const struct ms_sp *have, size_t n_have, const struct ms_sp *sp)
+{
+	const struct ms_sp *k = n_have ? bsearch(sp, have, n_have, sizeof(*have), ms_sp_cmp) : NULL;
+
+	return k && k->shape == MS_SP_OPTIONAL;
+}
+
+void mesh_mode_adopted(struct mesh *m, const struct ms_sa *sas, size_t n, struct ms_sp *have, size_t n_have)
 {
 	const struct ms_inventory *inv = m->conf.inv;
 	const char *self = inv->nodes[m->conf.self].name;
 
+	if (n_have > 1)
+		qsort(have, n_have, sizeof(*have), ms_sp_cmp);
 	for (size_t i = 0; i < n; i++) {
 		int peer = ms_inventory_find_addr(inv, &sas[i].dst);
 		struct ms_sp key = { .dir = MS_DIR_OUT, .src = { .family = sas[i].dst.family }, .dst = sas[i].dst,
@@ -41,6 +55,10 @@ void mesh_mode_adopted(struct mesh *m, const struct ms_sa *sas, size_t n)
 		if (peer < 0 || (size_t)peer == m->conf.self || sas[i].reqid != ms_pair_reqid(self, inv->nodes[peer].name) ||
 		    ms_pair_mode(inv, m->conf.self, (size_t)peer) != MS_MODE_PREFER || !(sp = mesh_planned(m, &key)))
 			continue;
+		/* an out policy still in clear was not verified (ESP may be blocked): it stays clear until it is */
+		if (!was_esp(have, n_have, sp) && !m->opts.no_esp_verify)
+			continue;
+		mesh_espcheck_adopt(m, core_peer_find(m->core, inv->nodes[peer].name));
 		ms_plan_set_up(inv, m->conf.self, sp, true);
 	}
 }

@@ -3,10 +3,13 @@
  * ESP channel's sockets, answering peers' probes, and the runs the control socket asks for,
  * answered when they end.  What is sent when and what the replies mean is common/probe*.c's.
  *
- * The ESP channel is one UDP socket per family WITHOUT the per-socket IPsec bypass: the
- * kernel's require-mode policies let what it sends to a member out only as ESP, and let in
- * only what came as ESP.  It is bound to an ephemeral port and sets DF without consulting the
- * path MTU cache (IP_PMTUDISC_PROBE), so large probes measure the path.
+ * The ESP channel is one UDP socket per family with per-socket policies of its own instead of
+ * the bypass (xnl_socket_esp): inbound, only what arrived through an ESP SA reaches it; outbound,
+ * set before each send to the pair's reqid, what it sends leaves only as ESP through the pair's
+ * SA or is dropped.  So it proves ESP whatever the pair's SPD policies say (prefer mode sends in
+ * clear until the pair is verified: that check is a run of its own, for mesh_espcheck.c).  It
+ * is bound to an ephemeral port and sets DF without consulting the path MTU cache
+ * (IP_PMTUDISC_PROBE), so large probes measure the path.
  */
 #include "config.h"
 
@@ -20,18 +23,21 @@
 
 #include "log.h"
 #include "mesh.h"
+#include "mesh_espcheck.h"
 #include "mesh_internal.h"
 #include "mesh_netcheck.h"
+#include "meshsec/espcheck.h"
 #include "meshsec/xnl.h"
 #include "udp.h"
 
 #define NC_RUNS 4		/* netchecks under way at once */
+#define VERIFY_RUNS 8		/* ESP checks under way at once (mesh_espcheck.c): runs[NC_RUNS..] */
 #define NC_DEFAULT_S 3
 
 struct nc_run {
 	bool used;
 	struct mesh *m;
-	struct ctl_deferred *d;
+	struct ctl_deferred *d;	/* NULL: an ESP check, its end goes to mesh_espcheck_done */
 	struct event *ev;
 	int f;			/* 0 IPv4, 1 IPv6 */
 	struct ms_addr to;
@@ -44,7 +50,7 @@ struct mesh_netcheck {
 	int fd[2];
 	uint16_t port[2];
 	struct event *ev[2];
-	struct nc_run runs[NC_RUNS];
+	struct nc_run runs[NC_RUNS + VERIFY_RUNS];
 	uint64_t spoofed, malformed;
 	uint8_t buf[MS_PROBE_WIRE_MAX + 1];
 };
@@ -53,7 +59,8 @@ static const int fam[2] = { AF_INET, AF_INET6 };
 
 static int esp_socket(int f, uint16_t *port)
 {
-	int fd = socket(fam[f], SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), probe;
+	int fd = socket(fam[f], SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), probe, rc;
+	struct ms_error err;
 	struct sockaddr_storage ss;
 	socklen_t sl = f ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 
@@ -71,6 +78,10 @@ static int esp_socket(int f, uint16_t *port)
 		probe = IP_PMTUDISC_PROBE;
 		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
 	}
+	if ((rc = xnl_socket_esp(fd, fam[f], false, 0, &err)) < 0) {
+		close(fd);
+		return rc;
+	}
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		int e = errno;
 
@@ -81,9 +92,10 @@ static int esp_socket(int f, uint16_t *port)
 	return fd;
 }
 
-/* IP_MTU of a socket connected to the peer (connecting sends nothing); bypass: with the
- * per-socket IPsec bypass, so the route's own MTU, without ESP.  0 and *err when there is none. */
-static unsigned connected_mtu(int f, const struct ms_addr *to, uint16_t port, bool bypass, int *err)
+/* IP_MTU of a socket connected to the peer (connecting sends nothing); reqid 0: with the
+ * per-socket IPsec bypass, so the route's own MTU, without ESP; else forced through the pair's
+ * ESP SA, as the ESP channel is.  0 and *err when there is none. */
+static unsigned connected_mtu(int f, const struct ms_addr *to, uint16_t port, uint32_t reqid, int *err)
 {
 	int fd = socket(fam[f], SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0, rc;
 	struct sockaddr_storage ss;
@@ -105,7 +117,7 @@ static unsigned connected_mtu(int f, const struct ms_addr *to, uint16_t port, bo
 
 		s4->sin_family = AF_INET, s4->sin_port = htons(port), s4->sin_addr = to->u.v4, sl = sizeof(*s4);
 	}
-	if (bypass && (rc = xnl_socket_bypass(fd, fam[f], &e)) < 0) {
+	if ((rc = reqid ? xnl_socket_esp(fd, fam[f], true, reqid, &e) : xnl_socket_bypass(fd, fam[f], &e)) < 0) {
 		*err = -rc;
 		mtu = 0;
 	} else if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
@@ -122,17 +134,17 @@ static unsigned connected_mtu(int f, const struct ms_addr *to, uint16_t port, bo
  * 0 and why in err when there is none (no route), or when it is above the route's own MTU:
  * without an SA the kernel routes the peer to a blackhole (xfrm_larval_drop), whose MTU is 65536.
  */
-static unsigned kernel_mtu(int f, const struct ms_addr *to, uint16_t port, char *err, size_t cap)
+static unsigned kernel_mtu(int f, const struct ms_addr *to, uint16_t port, uint32_t reqid, char *err, size_t cap)
 {
 	int e;
-	unsigned esp = connected_mtu(f, to, port, false, &e), route;
+	unsigned esp = connected_mtu(f, to, port, reqid, &e), route;
 
 	err[0] = '\0';
 	if (!esp) {
 		snprintf(err, cap, "%s", strerror(e));
 		return 0;
 	}
-	route = connected_mtu(f, to, port, true, &e);
+	route = connected_mtu(f, to, port, 0, &e);
 	if (route && esp > route) {
 		snprintf(err, cap, "the kernel's figure (%u) is above the route's MTU (%u): no SA", esp, route);
 		return 0;
@@ -199,14 +211,44 @@ static void run_free(struct nc_run *run)
 
 /*
  * Frees the run, then answers it: the answer serves the client's next pipelined request at
- * once, and that one may need this slot (resp must not point into the run).
+ * once, and that one may need this slot (resp must not point into the run).  An ESP check cut
+ * short (res NULL) or ended is told to mesh_espcheck.c instead.
  */
-static void run_end(struct nc_run *run, enum ms_ctl_result rc, json_t *resp)
+static void run_end(struct nc_run *run, enum ms_ctl_result rc, json_t *resp, const struct ms_probe_result *res)
 {
 	struct ctl_deferred *d = run->d;
+	struct mesh *m = run->m;
+	char name[MS_NAME_MAX + 1];
+	int id = run->r.peer;
 
+	memcpy(name, run->r.name, sizeof(name));
 	run_free(run);
-	ctl_deferred_reply(d, rc, resp);
+	if (d)
+		ctl_deferred_reply(d, rc, resp);
+	else if (!m->stopping && m->netcheck)
+		mesh_espcheck_done(m, id, name, res);
+	else
+		json_decref(resp);
+}
+
+/* The pair's reqid: the ESP channel's outbound policy names the pair's SAs by it. */
+static uint32_t pair_reqid(struct mesh *m, int id)
+{
+	return core_peer(m->core, id)->reqid;
+}
+
+/* One datagram on the ESP channel, forced through the pair's SA (or dropped by our kernel). */
+static ssize_t esp_send(struct mesh *m, int f, uint32_t reqid, const struct ms_addr *to, uint16_t port,
+			const uint8_t *buf, size_t len)
+{
+	struct ms_error err;
+	int rc;
+
+	if ((rc = xnl_socket_esp(m->netcheck->fd[f], fam[f], true, reqid, &err)) < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return udp_send(m->netcheck->fd[f], to, port, buf, len);
 }
 
 static void finish(struct mesh *m, struct nc_run *run)
@@ -220,6 +262,10 @@ static void finish(struct mesh *m, struct nc_run *run)
 	if (!pair_has_sa(m, run->r.peer, run->f, why, sizeof(why)))
 		ms_probe_run_no_sa(&run->r, why);
 	ms_probe_run_result(&run->r, &res);
+	if (!run->d) {
+		run_end(run, MS_CTL_OK, NULL, &res);
+		return;
+	}
 	n = ms_probe_findings(&res, self, run->r.name, m->conf.inv->port, text, sizeof(text));
 	for (char *line = text, *nl; *line; line = nl + 1) {
 		if (!(nl = strchr(line, '\n')))
@@ -242,7 +288,16 @@ static void finish(struct mesh *m, struct nc_run *run)
 		log_info("netcheck to %s: %u problem%s: %s", run->r.name, n, n == 1 ? "" : "s", json_string_value(json_array_get(problems, 0)));
 	else
 		log_info("netcheck to %s: udp/%u and ESP reachable both ways", run->r.name, m->conf.inv->port);
-	run_end(run, resp ? MS_CTL_OK : MS_CTL_E_FAILED, resp ? resp : json_pack("{s:s}", "message", "out of memory"));
+	run_end(run, resp ? MS_CTL_OK : MS_CTL_E_FAILED, resp ? resp : json_pack("{s:s}", "message", "out of memory"), NULL);
+}
+
+/* An ESP check needs no more than an ESP probe seen by the peer and its answer back as ESP. */
+static bool esp_passed(const struct ms_probe_run *r)
+{
+	struct ms_probe_result res;
+
+	ms_probe_run_result(r, &res);
+	return res.esp_out == MS_DIR_OK && res.esp_in == MS_DIR_OK;
 }
 
 /* Sends what is due, then sleeps until the next round or the end. */
@@ -256,12 +311,12 @@ static void step(struct mesh *m, struct nc_run *run)
 	size_t len;
 
 	while ((len = ms_probe_run_next(&run->r, nc->node, now, nc->buf, &ch, &seq)) > 0) {
-		int fd = ch == MS_PROBE_ESP ? nc->fd[run->f] : m->fd[run->f];
-		ssize_t rc = udp_send(fd, &run->to, m->conf.inv->port, nc->buf, len);
+		ssize_t rc = ch == MS_PROBE_ESP ? esp_send(m, run->f, pair_reqid(m, run->r.peer), &run->to, m->conf.inv->port, nc->buf, len)
+						: udp_send(m->fd[run->f], &run->to, m->conf.inv->port, nc->buf, len);
 
 		ms_probe_run_sent(&run->r, seq, rc < 0 ? -errno : 0);
 	}
-	if (ms_probe_run_done(&run->r, now)) {
+	if (ms_probe_run_done(&run->r, now) || (!run->d && esp_passed(&run->r))) {
 		finish(m, run);
 		return;
 	}
@@ -304,7 +359,7 @@ enum ms_ctl_result mesh_netcheck_request(void *ctx, const struct ms_ctl_req *req
 								  "socket at start (see its log)"));
 		return MS_CTL_E_FAILED;
 	}
-	for (int i = 0; i < NC_RUNS && !run; i++)
+	for (int i = 0; i < NC_RUNS && !run; i++)	/* the ESP checks' slots are theirs */
 		if (!nc->runs[i].used)
 			run = &nc->runs[i];
 	if (!run) {
@@ -319,7 +374,7 @@ enum ms_ctl_result mesh_netcheck_request(void *ctx, const struct ms_ctl_req *req
 		return MS_CTL_E_FAILED;
 	}
 	run->used = true;
-	mtu = kernel_mtu(f, &run->to, m->conf.inv->port, run->mtu_error, sizeof(run->mtu_error));
+	mtu = kernel_mtu(f, &run->to, m->conf.inv->port, p->reqid, run->mtu_error, sizeof(run->mtu_error));
 	randombytes_buf(&run_id, sizeof(run_id));
 	ms_probe_run_init(&run->r, id, p->name, run_id | 1, fam[f], nc->port[f], mtu, mesh_now_ms(),
 			  (uint64_t)(req->timeout_s ? req->timeout_s : NC_DEFAULT_S) * 1000);
@@ -330,13 +385,43 @@ enum ms_ctl_result mesh_netcheck_request(void *ctx, const struct ms_ctl_req *req
 	return MS_CTL_OK;
 }
 
+int mesh_netcheck_verify(struct mesh *m, int id)
+{
+	struct mesh_netcheck *nc = m->netcheck;
+	const struct ms_node *me = &m->conf.inv->nodes[m->conf.self];
+	const struct core_peer *p = core_peer(m->core, id);
+	struct nc_run *run = NULL;
+	struct timeval now = { 0, 0 };
+	uint64_t run_id;
+	int f = me->v4.family && p->v4.family ? 0 : 1;	/* the handshake's family */
+
+	if (!nc || nc->fd[f] < 0)
+		return -ENOTSUP;
+	for (int i = NC_RUNS; i < NC_RUNS + VERIFY_RUNS && !run; i++)
+		if (!nc->runs[i].used)
+			run = &nc->runs[i];
+	if (!run)
+		return -EBUSY;
+	memset(run, 0, sizeof(*run));
+	run->m = m, run->f = f;
+	run->to = f ? p->v6 : p->v4;
+	if (!(run->ev = evtimer_new(m->base, on_timer, run)))
+		return -ENOMEM;
+	run->used = true;
+	randombytes_buf(&run_id, sizeof(run_id));
+	ms_probe_run_init(&run->r, id, p->name, run_id | 1, fam[f], nc->port[f], 0, mesh_now_ms(), MS_ESPCHECK_RUN_MS);
+	log_debug("peer %s: checking that ESP passes both ways", p->name);
+	evtimer_add(run->ev, &now);
+	return 0;
+}
+
 void mesh_netcheck_reloaded(struct mesh *m)
 {
 	struct mesh_netcheck *nc = m->netcheck;
 
 	if (!nc)
 		return;
-	for (int i = 0; i < NC_RUNS; i++) {
+	for (int i = 0; i < NC_RUNS + VERIFY_RUNS; i++) {
 		struct nc_run *run = &nc->runs[i];
 		const struct core_peer *p;
 		char msg[2 * MS_NAME_MAX + 128];
@@ -350,19 +435,21 @@ void mesh_netcheck_reloaded(struct mesh *m)
 			snprintf(msg, sizeof(msg), "%s's address was changed by a reload: run netcheck again", run->r.name);
 		else
 			continue;
-		log_info("netcheck to %s ended: %s", run->r.name, msg);
-		run_end(run, MS_CTL_E_FAILED, json_pack("{s:s}", "message", msg));
+		log_info("%s to %s ended: %s", run->d ? "netcheck" : "ESP check", run->r.name, msg);
+		run_end(run, MS_CTL_E_FAILED, run->d ? json_pack("{s:s}", "message", msg) : NULL, NULL);
 	}
 }
 
-static void send_replies(struct mesh *m, int f, const struct ms_addr *to, const struct ms_probe_out *out)
+static void send_replies(struct mesh *m, int f, uint32_t reqid, const struct ms_addr *to, const struct ms_probe_out *out)
 {
 	for (size_t i = 0; i < out->n; i++) {
 		const struct ms_probe_dgram *d = &out->d[i];
-		int fd = d->channel == MS_PROBE_ESP ? m->netcheck->fd[f] : m->fd[f];
+		bool esp = d->channel == MS_PROBE_ESP;
+		uint16_t port = d->port ? d->port : m->conf.inv->port;
 
 		/* to the inventory address (checked equal to the source): the port is the MAC'd one */
-		if (fd >= 0 && udp_send(fd, to, d->port ? d->port : m->conf.inv->port, d->buf, d->len) < 0)
+		if ((esp ? m->netcheck->fd[f] : m->fd[f]) >= 0 &&
+		    (esp ? esp_send(m, f, reqid, to, port, d->buf, d->len) : udp_send(m->fd[f], to, port, d->buf, d->len)) < 0)
 			log_debug("netcheck: reply to %s not sent: %s", ms_probe_verdict_name(MS_PROBE_ANSWERED), strerror(errno));
 	}
 }
@@ -399,14 +486,14 @@ void mesh_netcheck_input(struct mesh *m, enum ms_probe_channel ch, const struct 
 		v = ms_probe_answer(nc->node, id, h.sender, buf, len, now, &out);
 		if (v != MS_PROBE_ANSWERED && v != MS_PROBE_RECORDED)
 			log_debug("netcheck: probe from %s: %s", h.sender, ms_probe_verdict_name(v));
-		send_replies(m, from->family == AF_INET ? 0 : 1, from, &out);
+		send_replies(m, from->family == AF_INET ? 0 : 1, p->reqid, from, &out);
 		return;
 	}
 	{
 		char sender[MS_NAME_MAX + 1];
 		uint64_t run_id = ms_probe_reply_run(buf, len, sender);
 
-		for (int i = 0; i < NC_RUNS; i++) {
+		for (int i = 0; i < NC_RUNS + VERIFY_RUNS; i++) {
 			struct nc_run *run = &nc->runs[i];
 
 			if (run->used && run->r.id == run_id && run->r.peer == id) {
@@ -414,7 +501,7 @@ void mesh_netcheck_input(struct mesh *m, enum ms_probe_channel ch, const struct 
 
 				if (v != MS_PROBE_REPLY_OK)
 					log_debug("netcheck: reply from %s: %s", sender, ms_probe_verdict_name(v));
-				else if (ms_probe_run_done(&run->r, now))
+				else if (ms_probe_run_done(&run->r, now) || (!run->d && esp_passed(&run->r)))
 					finish(m, run);
 				return;
 			}
@@ -466,9 +553,10 @@ void mesh_netcheck_close(struct mesh *m)
 	if (!nc)
 		return;
 	m->netcheck = NULL;	/* a request served by an answer below finds netcheck gone */
-	for (int i = 0; i < NC_RUNS; i++)
+	for (int i = 0; i < NC_RUNS + VERIFY_RUNS; i++)
 		if (nc->runs[i].used)
-			run_end(&nc->runs[i], MS_CTL_E_FAILED, json_pack("{s:s}", "message", "the agent is stopping"));
+			run_end(&nc->runs[i], MS_CTL_E_FAILED, nc->runs[i].d ? json_pack("{s:s}", "message", "the agent is stopping") : NULL,
+				NULL);
 	for (int f = 0; f < 2; f++) {
 		if (nc->ev[f])
 			event_free(nc->ev[f]);

@@ -18,6 +18,12 @@ void mesh_netcheck_input(struct mesh *m, enum ms_probe_channel ch, const struct 
  * that lost its policies (the ESP channel's socket would send in the clear).
  */
 void mesh_netcheck_reloaded(struct mesh *m);
+/*
+ * Starts an ESP check of core peer id (an up pair): ESP probes only, done once one went out and
+ * its answer came back, both as ESP; its end goes to mesh_espcheck_done.  0, -EBUSY when every
+ * check slot is taken, -ENOTSUP without the family's ESP socket, -ENOMEM.
+ */
+int mesh_netcheck_verify(struct mesh *m, int id);
 /* The control request "netcheck" (ctl_deferred_fn; ctx is the mesh). */
 enum ms_ctl_result mesh_netcheck_request(void *ctx, const struct ms_ctl_req *req, struct ctl_deferred *d, json_t *resp);
 

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "mesh.h"
+#include "mesh_espcheck.h"
 #include "mesh_internal.h"
 #include "mesh_view.h"
 
@@ -60,10 +61,17 @@ static void fill_peer(struct mesh *m, size_t id, const struct ms_sa *sas, size_t
 	v->replay = info.drops[HS_DROP_REPLAY];
 	v->failed = info.drops[HS_DROP_FAILED];
 	core_peer_why(m->core, (int)id, now, &v->why);
+	if (v->why.code == CORE_REASON_NONE)
+		mesh_espcheck_why(m, (int)id, &v->why);	/* up, but ESP does not pass */
 	idx = ms_inventory_find(m->conf.inv, p->name);
 	v->mode = idx < 0 ? MS_MODE_REQUIRE : ms_pair_mode(m->conf.inv, m->conf.self, (size_t)idx);
-	v->traffic = p->conflict ? MESH_FOREIGN : p->state == PEER_UP ? MESH_ENCRYPTED :
-		     v->mode == MS_MODE_PREFER ? MESH_CLEAR : MESH_DROPPED;
+	/* prefer: ESP only once verified (mesh_mode.c); require: ESP that does not pass is dropped */
+	if (p->conflict)
+		v->traffic = MESH_FOREIGN;
+	else if (v->mode == MS_MODE_PREFER)
+		v->traffic = p->state == PEER_UP && mesh_espcheck_passed(m, (int)id) ? MESH_ENCRYPTED : MESH_CLEAR;
+	else
+		v->traffic = p->state == PEER_UP && v->why.code != CORE_REASON_ESP_BLOCKED ? MESH_ENCRYPTED : MESH_DROPPED;
 }
 
 const char *mesh_traffic_name(enum mesh_traffic t)

@@ -64,6 +64,8 @@ static const struct ms_opt agent_opts[] = {
 	{ "metrics-token-file", 'T', "PATH", "the bearer token /metrics requires (needed with --metrics-listen)" },
 	{ "node-state", 'N', "PATH", "where to save this node's name for install-policies (default " MS_DEFAULT_NODE_STATE ")" },
 	{ "skip-esp-check", 'E', NULL, "benchmarks only: start on a kernel without ESP; no pair comes up" },
+	{ "no-esp-verify", 'P', NULL, "prefer mode: switch a pair to ESP once up, without checking that ESP passes "
+	  "(a network that drops IP protocol 50 then blackholes it)" },
 	{ "version", 'V', NULL, "print the version and exit" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -112,6 +114,7 @@ static int parse_args(int argc, char **argv, struct agent *a, int *foreground, i
 	a->socket = ms_opt(&o, "socket") ? ms_opt(&o, "socket") : a->socket;
 	a->opts.node_state = ms_opt(&o, "node-state") ? ms_opt(&o, "node-state") : a->opts.node_state;
 	a->opts.skip_esp_check = ms_opt_set(&o, "skip-esp-check");
+	a->opts.no_esp_verify = ms_opt_set(&o, "no-esp-verify");
 	a->metrics_token = ms_opt(&o, "metrics-token-file");
 	*foreground = ms_opt_set(&o, "foreground");
 	return -1;

@@ -57,6 +57,8 @@ static struct reason *group(struct reason *g, size_t *n, const char *code, json_
 		g[i].what = strcmp(code, "no_answer") == 0 ? "down: no answer to handshakes or keepalives"
 			    : strcmp(code, "auth_failed") == 0 ? "not up: their handshakes fail authentication (the secret or the mesh name "
 							     "differs from this node's)"
+			    : strcmp(code, "esp_blocked") == 0 ? "up, but ESP (IP protocol 50) does not pass: their traffic stays in clear "
+							     "(prefer) or is dropped (require)"
 							   : NULL;
 		snprintf(g[i].agent_msg, sizeof(g[i].agent_msg), "%s", json_string_value(json_object_get(agent, "message")) ?: code);
 		snprintf(g[i].agent_fix, sizeof(g[i].agent_fix), "%s", json_string_value(json_object_get(agent, "fix")) ?: "");

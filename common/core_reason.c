@@ -31,7 +31,7 @@
 
 static const char *const reason_codes[CORE_REASON_COUNT] = {
 	"none", "handshaking", "no_answer", "auth_failed", "kernel_refused", "policy_conflict",
-	"replay", "rate_limited", "no_handshake", "send_failed",
+	"replay", "rate_limited", "no_handshake", "send_failed", "esp_blocked",
 };
 
 static const char *const event_names[CORE_EV_COUNT] = {

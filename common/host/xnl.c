@@ -662,3 +662,30 @@ int xnl_socket_bypass(int fd, int family, struct ms_error *err)
 	}
 	return 0;
 }
+
+int xnl_socket_esp(int fd, int family, bool out, uint32_t reqid, struct ms_error *err)
+{
+	struct {
+		struct xfrm_userpolicy_info pol;
+		struct xfrm_user_tmpl tmpl;
+	} req;
+	int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	int opt = family == AF_INET ? IP_XFRM_POLICY : IPV6_XFRM_POLICY;
+
+	memset(&req, 0, sizeof(req));
+	fill_lft(&req.pol.lft);
+	req.pol.action = XFRM_POLICY_ALLOW;
+	req.pol.sel.family = (uint16_t)family;
+	req.pol.dir = out ? XFRM_POLICY_OUT : XFRM_POLICY_IN;
+	req.tmpl.id.proto = IPPROTO_ESP;	/* transport: the flow's own addresses, states matched by reqid */
+	req.tmpl.family = (uint16_t)family;
+	req.tmpl.reqid = reqid;
+	req.tmpl.mode = XFRM_MODE_TRANSPORT;
+	req.tmpl.share = XFRM_SHARE_ANY;
+	req.tmpl.optional = 0;	/* required: no SA means the packet is dropped (out) or refused (in), never clear */
+	req.tmpl.aalgos = req.tmpl.ealgos = req.tmpl.calgos = ~0u;
+	if (setsockopt(fd, level, opt, &req, sizeof(req)) < 0)
+		return ms_error_set(err, errno, "cannot set the %s ESP-only %s policy on a probe socket: %s",
+				    family == AF_INET ? "IPv4" : "IPv6", out ? "outbound" : "inbound", strerror(errno));
+	return 0;
+}

@@ -38,6 +38,7 @@ enum core_reason {
 	CORE_REASON_RATE_LIMITED,	/* its keepalives come over the budget */
 	CORE_REASON_NO_HANDSHAKE,	/* it answers, authentically, but no handshake completes */
 	CORE_REASON_SEND_FAILED,	/* this node's kernel refuses to send to it (route, neighbour table) */
+	CORE_REASON_ESP_BLOCKED,	/* up, but ESP failed its check (the shell's, meshsec/espcheck.h) */
 	CORE_REASON_COUNT
 };
 const char *core_reason_code(enum core_reason r);

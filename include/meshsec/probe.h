@@ -3,8 +3,8 @@
  * group between two members blocks, found by probing through the peer's agent.
  *
  * The requester sends PROBEs on two channels: "clear" from the agent's socket that bypasses
- * IPsec, and "ESP" from a socket without the bypass, which the kernel's require-mode policies
- * let out only as ESP.  The answerer replies to every small probe on both channels, each reply
+ * IPsec, and "ESP" from a socket whose own policies let it send and receive only as ESP
+ * (xnl_socket_esp), whatever mode the pair is in.  The answerer replies to every small probe on both channels, each reply
  * listing which probes of the run it has received, so each of the four directions is told
  * apart.  Large probes (DF set) measure the path MTU left after ESP; they are only recorded.
  *

@@ -95,5 +95,13 @@ int xnl_remove_all_tagged(struct xnl *x, size_t *n_sps, size_t *n_sas, struct ms
 
 /* Lets a socket's own traffic bypass IPsec policies in both directions (IKE daemons do the same). */
 int xnl_socket_bypass(int fd, int family, struct ms_error *err);
+/*
+ * A per-socket policy for one direction with a required ESP transport template (it takes
+ * precedence over the SPD for that socket): out, what the socket sends leaves only as ESP through
+ * an SA with this reqid (the pair's: the kernel matches outbound states by reqid), or is dropped;
+ * in (reqid 0: any of the node's SAs), only what arrived through an ESP transport SA reaches it.
+ * So a probe and its answer prove ESP passes whatever the pair's policies in the SPD say.
+ */
+int xnl_socket_esp(int fd, int family, bool out, uint32_t reqid, struct ms_error *err);
 
 #endif

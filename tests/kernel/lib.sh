@@ -359,3 +359,79 @@ pair_agreed() {
 			{ echo "n$k's kernel lacks SA $a->$b $2 or $b->$a $5"; return 1; }
 	done
 }
+
+# ---- traffic streams (rollout, espblock) ---------------------------------------------------
+UDPSEQ=$BUILDDIR/tests/tools/udp-seq
+# count_of I FIELD: node I's status counts.FIELD (-1 when the agent does not answer).
+count_of() { in_node "$1" "$MESHSEC" status --json --socket "$(sock "$1")" 2>/dev/null |
+	python3 -c "import json, sys; print(json.load(sys.stdin)['counts']['$2'])" 2>/dev/null || echo -1; }
+encrypted_is() { [ "$(count_of "$1" encrypted)" = "$2" ]; }
+clear_is() { [ "$(count_of "$1" clear)" = "$2" ]; }
+# streams_start PHASE NODES: one stream from every node to every other of 1..NODES (started by
+# ip netns exec itself, not a function, so $! is the stream and SIGINT reaches it).
+streams_start() {
+	local phase=$1 n=$2 i j port
+	STREAM_PHASE=$phase
+	: >"$RESULTS/$phase.senders"
+	: >"$RESULTS/$phase.receivers"
+	for i in $(seq 1 "$n"); do
+		for j in $(seq 1 "$n"); do
+			[ "$i" = "$j" ] && continue
+			port=$((7000 + 10 * j + i))
+			ip netns exec "n$j" "$UDPSEQ" recv "$port" 5000 >"$RESULTS/$phase-$i-$j.recv" 2>&1 &
+			echo $! >>"$RESULTS/$phase.receivers"
+		done
+	done
+	check "$phase: every receiver listens" wait_until 60 sh -c \
+		"[ \$(cat $RESULTS/$phase-*.recv | grep -c listening) -eq $((n * (n - 1))) ]"
+	for i in $(seq 1 "$n"); do
+		for j in $(seq 1 "$n"); do
+			[ "$i" = "$j" ] && continue
+			ip netns exec "n$i" "$UDPSEQ" send "$(node4 "$j")" $((7000 + 10 * j + i)) "$RATE" 0 \
+				>"$RESULTS/$phase-$i-$j.send" 2>&1 &
+			echo $! >>"$RESULTS/$phase.senders"
+		done
+	done
+	capture_start "$RESULTS/$phase.pcap"
+	sleep 2	# every stream running before the phase's first change
+}
+# streams_stop NODES [lossy]: ends the streams (the trailer says how many were sent), waits for
+# every receiver, then checks and records the phase's loss and cleartext; lossy: a negative
+# control, whose streams must have lost datagrams (STREAMS_LOST says how many).
+streams_stop() {
+	local phase=$STREAM_PHASE n=$1 p lost=0 missing=0 f
+	for p in $(cat "$RESULTS/$phase.senders"); do kill -INT "$p" 2>/dev/null; done
+	for p in $(cat "$RESULTS/$phase.senders") $(cat "$RESULTS/$phase.receivers"); do wait "$p" 2>/dev/null; done
+	capture_stop
+	for f in "$RESULTS/$phase"-*.recv; do
+		if grep -q ' of ' "$f"; then
+			lost=$((lost + $(sed -n 's/.* lost \([0-9]*\),.*/\1/p' "$f")))
+		else	# the end was lost too: what the sender sent less what arrived
+			missing=$((missing + 1))
+			lost=$((lost + $(sed -n 's/^sent \([0-9]*\),.*/\1/p' "${f%.recv}.send") - $(sed -n 's/^received \([0-9]*\),.*/\1/p' "$f")))
+		fi
+	done
+	measure "${phase}_packets_lost" "$lost" "datagrams, $((n * (n - 1))) streams at $RATE/s"
+	measure "${phase}_packets_in_clear" "$(cleartext_members "$n")" "packets between members"
+	STREAMS_LOST=$lost
+	if [ "${2:-}" = lossy ]; then
+		check "$phase (negative control): datagrams were lost ($lost)" test "$lost" -gt 0
+	else
+		expect_eq "$phase: every stream's end was received" "$missing" 0
+		expect_eq "$phase: datagrams lost" "$lost" 0
+	fi
+}
+# steady_clear NODES: with the streams still running, a second capture of 3 s once a phase has
+# converged (PHASE-steady.pcap); prints its cleartext between members.  steady_esp: its ESP.
+steady_clear() {
+	local pid STEADY=$RESULTS/$STREAM_PHASE-steady.pcap
+	tcpdump -i br0 -n -U --immediate-mode -Z root -w "$STEADY" >"$RESULTS/tcpdump-steady.log" 2>&1 &
+	pid=$!
+	wait_until 30 grep -q 'listening on' "$RESULTS/tcpdump-steady.log"
+	sleep 3
+	kill -INT "$pid"
+	wait "$pid" 2>/dev/null
+	(CAPTURE_FILE=$STEADY; cleartext_members "$1")
+}
+steady_esp() { (CAPTURE_FILE=$RESULTS/$STREAM_PHASE-steady.pcap; capture_count esp); }
+
