@@ -11,7 +11,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 builddir=$(pwd)
 results=""
-timeout_s=${MESHSEC_KT_TIMEOUT:-420}
+timeout_s=${MESHSEC_KT_TIMEOUT:-1800}	# a guard against a hung guest, not a deadline: a loaded machine runs rollout for 12 min
 while [ $# -gt 0 ]; do
 	case $1 in
 	--builddir) builddir=$(cd "$2" && pwd); shift 2 ;;
