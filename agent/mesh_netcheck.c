@@ -256,16 +256,17 @@ static void finish(struct mesh *m, struct nc_run *run)
 	const char *self = m->conf.inv->nodes[m->conf.self].name;
 	struct ms_probe_result res;
 	char text[2048], addr[MS_ADDR_STRLEN], why[256];
-	json_t *resp, *problems = json_array();
+	json_t *resp, *problems;
 	unsigned n;
 
 	if (!pair_has_sa(m, run->r.peer, run->f, why, sizeof(why)))
 		ms_probe_run_no_sa(&run->r, why);
 	ms_probe_run_result(&run->r, &res);
-	if (!run->d) {
+	if (!run->d) {	/* an ESP check: no one to answer */
 		run_end(run, MS_CTL_OK, NULL, &res);
 		return;
 	}
+	problems = json_array();
 	n = ms_probe_findings(&res, self, run->r.name, m->conf.inv->port, text, sizeof(text));
 	for (char *line = text, *nl; *line; line = nl + 1) {
 		if (!(nl = strchr(line, '\n')))
